@@ -1,0 +1,5 @@
+import sys
+
+from hydroprobe.cli.main import main
+
+sys.exit(main())

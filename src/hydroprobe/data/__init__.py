@@ -1,0 +1,1 @@
+"""Basin data: loaders for the published layouts, checks, splits, scaling and windows."""

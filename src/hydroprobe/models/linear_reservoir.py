@@ -1,0 +1,50 @@
+"""A lossless linear reservoir: the probes' proof that they measure mass correctly.
+
+Storage S (mm) fills with precipitation and drains as Q = k·S, so over a
+periodic climate every millimetre that falls leaves as flow. Pushed through
+the probe machinery it must recover ~100 % of added precipitation; a probe
+that reports otherwise is broken, not the model. Temperature is ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+SECONDS_PER_DAY = 86_400.0
+
+
+def mm_per_day_to_m3s(flow_mm: np.ndarray | float, area_km2: float) -> np.ndarray:
+    """Depth over the basin per day (mm/d) → volumetric flow (m³/s)."""
+    return np.asarray(flow_mm) * 1e-3 * area_km2 * 1e6 / SECONDS_PER_DAY
+
+
+@dataclass
+class LinearReservoir:
+    """``S[t] = S[t-1] + P[t] − Q[t]``, ``Q[t] = k·(S[t-1] + P[t])``, in mm; output in m³/s."""
+
+    area_km2: float
+    k: float = 0.05
+    name: str = "linear-reservoir"
+    initial_storage_mm: float = 0.0
+
+    def simulate(self, precipitation: np.ndarray, temperature: np.ndarray) -> np.ndarray:
+        storage = self.initial_storage_mm
+        flow = np.empty(len(precipitation))
+        for t, p in enumerate(np.asarray(precipitation, dtype=np.float64)):
+            storage += p
+            flow[t] = self.k * storage
+            storage -= flow[t]
+        return mm_per_day_to_m3s(flow, self.area_km2)
+
+
+@dataclass
+class ConstantFlow:
+    """A 'model' that ignores its inputs: the probes must report ~0 % recovery for it."""
+
+    flow_m3s: float
+    name: str = "constant-flow"
+
+    def simulate(self, precipitation: np.ndarray, temperature: np.ndarray) -> np.ndarray:
+        return np.full(len(precipitation), self.flow_m3s, dtype=np.float64)

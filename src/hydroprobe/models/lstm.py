@@ -1,0 +1,36 @@
+"""The paper's model: one LSTM layer and a linear head on the last hidden state.
+
+Sequence-to-one (paper eqs 1–5): the network reads IDL days of normalised
+precipitation and temperature, starts from zero states for every window, and
+the hidden state of the last step is mapped linearly to that day's
+normalised discharge.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class LSTMRegressor(nn.Module):
+    """``torch.nn.LSTM`` + ``nn.Linear`` on the final hidden state."""
+
+    model_type = "lstm"
+
+    def __init__(self, n_inputs: int = 2, hidden_size: int = 50):
+        super().__init__()
+        if hidden_size < 1:
+            raise ValueError("hidden_size must be >= 1")
+        self.n_inputs = n_inputs
+        self.hidden_size = hidden_size
+        self.lstm = nn.LSTM(n_inputs, hidden_size, batch_first=True)
+        self.head = nn.Linear(hidden_size, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x``: (batch, window, n_inputs) → (batch,) normalised discharge."""
+        sequence, _ = self.lstm(x)
+        return self.head(sequence[:, -1]).squeeze(-1)
+
+    def architecture(self) -> dict:
+        """What is needed to rebuild the module before loading a state_dict."""
+        return {"type": self.model_type, "n_inputs": self.n_inputs, "hidden_size": self.hidden_size}

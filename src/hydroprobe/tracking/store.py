@@ -1,0 +1,58 @@
+"""Where MLflow keeps runs: the project's own store unless MLFLOW_TRACKING_URI says otherwise.
+
+MLflow 3 refuses a plain ``./mlruns`` file store, so the default is a SQLite
+database ``mlruns/mlflow.db`` with artifacts under ``mlruns/artifacts``.
+Paths are resolved against the *main* repository root so that runs made by
+``dvc exp run --temp/--queue`` (which execute in a throw-away copy) land in
+the real store instead of vanishing with the copy.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import mlflow
+
+from hydroprobe.config import main_repo_root
+
+# The project never phones home; set before MLflow reads them.
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("DO_NOT_TRACK", "true")
+
+
+def default_tracking_uri(root: Path | None = None) -> str:
+    return f"sqlite:///{main_repo_root(root) / 'mlruns' / 'mlflow.db'}"
+
+
+def artifact_root(root: Path | None = None) -> Path:
+    return main_repo_root(root) / "mlruns" / "artifacts"
+
+
+def configure(root: Path | None = None) -> str:
+    """Point MLflow at the project store (or the server in MLFLOW_TRACKING_URI); return the URI."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri(root)
+    if uri.startswith("sqlite:///"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return uri
+
+
+def experiment(name: str, root: Path | None = None) -> str:
+    """Get or create experiment ``name`` with artifacts under the project store; return its id."""
+    found = mlflow.get_experiment_by_name(name)
+    if found is not None:
+        return found.experiment_id
+    location = None
+    if not os.environ.get("MLFLOW_TRACKING_URI"):
+        location = artifact_root(root).as_uri()
+    return mlflow.create_experiment(name, artifact_location=location)
+
+
+def experiment_name(basin_id: str) -> str:
+    return f"hydroprobe-{basin_id}"
+
+
+def registered_model_name(basin_id: str) -> str:
+    return f"hydroprobe-{basin_id}"

@@ -1,0 +1,258 @@
+"""N replicates from different seeds, reused after a crash, the best selected (paper §2.3).
+
+Finished replicates are cached on disk under ``<cache>/<config hash>/`` as a
+weights-only ``state_dict`` and a JSON record, written atomically, so an
+interrupted run loses no finished work: the rerun trains only what is
+missing. Selection looks only at validation NSE; test metrics are computed
+for every replicate but never consulted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import torch
+
+from hydroprobe.data.dataset import BasinDataset
+from hydroprobe.data.splits import SPLIT_NAMES
+from hydroprobe.data.windows import SampleIndex, WindowedSeries
+from hydroprobe.training import metrics
+from hydroprobe.training.config import ModelConfig, TrainConfig, config_hash
+from hydroprobe.training.ensemble import train_ensemble
+from hydroprobe.training.trainer import (
+    ReplicateResult,
+    init_model,
+    predict_normalized,
+    train_replicate,
+)
+
+
+class ReplicateObserver(Protocol):
+    """What a tracker (MLflow, a progress bar) hears while replicates train."""
+
+    def replicate_started(self, seed: int, reused: bool) -> None: ...
+
+    def epoch_finished(self, seed: int, epoch: int, train_loss: float, validation_loss: float) -> None: ...
+
+    def replicate_finished(self, outcome: ReplicateOutcome) -> None: ...
+
+
+@dataclass
+class ReplicateOutcome:
+    result: ReplicateResult
+    metrics: dict[str, dict[str, float]]  # split → metric → value, physical units
+    reused: bool = False
+
+    @property
+    def seed(self) -> int:
+        return self.result.seed
+
+
+@dataclass
+class TrainingOutcome:
+    """All replicates of one training invocation and the selected one."""
+
+    config_hash: str
+    architecture: dict
+    replicates: list[ReplicateOutcome]
+    samples: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def best(self) -> ReplicateOutcome:
+        """Highest validation NSE (ties: lowest seed). Test metrics play no part."""
+        return max(self.replicates, key=lambda o: (o.metrics["validation"]["nse"], -o.seed))
+
+    def distribution(self) -> dict[str, dict[str, dict[str, float]]]:
+        """Median, 5th and 95th percentile of each metric over replicates, per split."""
+        out: dict[str, dict[str, dict[str, float]]] = {}
+        for split in SPLIT_NAMES:
+            out[split] = {}
+            for name in metrics.METRICS:
+                values = np.array([o.metrics[split][name] for o in self.replicates])
+                out[split][name] = {
+                    "median": float(np.median(values)),
+                    "p05": float(np.percentile(values, 5)),
+                    "p95": float(np.percentile(values, 95)),
+                }
+        return out
+
+
+class ReplicateCache:
+    """Finished replicates on disk, keyed by recipe hash and seed."""
+
+    def __init__(self, root: Path, recipe_hash: str):
+        self.folder = root / recipe_hash
+
+    def _paths(self, seed: int) -> tuple[Path, Path]:
+        return self.folder / f"seed_{seed}.pt", self.folder / f"seed_{seed}.json"
+
+    def load(self, seed: int) -> ReplicateResult | None:
+        weights, record = self._paths(seed)
+        if not (weights.is_file() and record.is_file()):
+            return None
+        info = json.loads(record.read_text())
+        state = torch.load(weights, map_location="cpu", weights_only=True)
+        return ReplicateResult(
+            seed=seed,
+            state_dict=state,
+            train_loss=info["train_loss"],
+            validation_loss=info["validation_loss"],
+            best_epoch=info["best_epoch"],
+            seconds=info["seconds"],
+        )
+
+    def save(self, result: ReplicateResult) -> None:
+        """Weights first, record last: a record only ever exists beside complete weights."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        weights, record = self._paths(result.seed)
+        _atomic(weights, lambda p: torch.save(result.state_dict, p))
+        info = {
+            "seed": result.seed,
+            "train_loss": result.train_loss,
+            "validation_loss": result.validation_loss,
+            "best_epoch": result.best_epoch,
+            "seconds": result.seconds,
+        }
+        _atomic(record, lambda p: p.write_text(json.dumps(info)))
+
+
+def _atomic(path: Path, write) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def split_samples(dataset: BasinDataset, series: WindowedSeries) -> dict[str, SampleIndex]:
+    return {name: series.sample_index(*dataset.splits[name]) for name in SPLIT_NAMES}
+
+
+def simulate_physical(
+    architecture: dict,
+    state_dict: dict,
+    dataset: BasinDataset,
+    series: WindowedSeries,
+    days: np.ndarray,
+    batch_size: int,
+    device: torch.device,
+) -> np.ndarray:
+    """Discharge (m³/s) for windows ending on ``days``."""
+    model = init_model(architecture, 0)
+    model.load_state_dict(state_dict)
+    model.to(device)
+    normalised = predict_normalized(model, series, days, batch_size, device)
+    return dataset.scaler.inverse(normalised, "discharge")
+
+
+def evaluate(
+    architecture: dict,
+    result: ReplicateResult,
+    dataset: BasinDataset,
+    series: WindowedSeries,
+    samples: dict[str, SampleIndex],
+    batch_size: int,
+    device: torch.device,
+) -> dict[str, dict[str, float]]:
+    """RMSE, r, NSE, KGE per split in m³/s."""
+    scores = {}
+    for split, index in samples.items():
+        simulated = simulate_physical(
+            architecture, result.state_dict, dataset, series, index.days, batch_size, device
+        )
+        scores[split] = metrics.all_metrics(dataset.observed(index.days), simulated)
+    return scores
+
+
+def train_replicates(
+    dataset: BasinDataset,
+    model_config: ModelConfig,
+    train_config: TrainConfig,
+    cache_root: Path,
+    device: torch.device,
+    observer: ReplicateObserver | None = None,
+) -> TrainingOutcome:
+    """Train (or reuse) every replicate in ``train_config.seeds()`` and evaluate it."""
+    series = dataset.windowed(train_config.window)
+    samples = split_samples(dataset, series)
+    for name, index in samples.items():
+        if index.days.size == 0:
+            raise ValueError(f"split '{name}' has no usable samples with window {train_config.window}")
+    architecture = model_config.architecture()
+    recipe = config_hash(model_config, train_config, dataset.fingerprint)
+    cache = ReplicateCache(cache_root, recipe)
+    outcome = TrainingOutcome(recipe, architecture, [], {k: v.report() for k, v in samples.items()})
+
+    def finish(result: ReplicateResult, reused: bool) -> None:
+        scores = evaluate(
+            architecture, result, dataset, series, samples, train_config.eval_batch_size, device
+        )
+        replicate = ReplicateOutcome(result, scores, reused)
+        outcome.replicates.append(replicate)
+        if observer:
+            observer.replicate_finished(replicate)
+
+    missing: list[int] = []
+    for seed in train_config.seeds():
+        cached = cache.load(seed)
+        if cached is None:
+            missing.append(seed)
+            continue
+        if observer:
+            observer.replicate_started(seed, reused=True)
+        finish(cached, reused=True)
+
+    for result in _train(architecture, series, samples, train_config, missing, device, observer):
+        cache.save(result)
+        finish(result, reused=False)
+    outcome.replicates.sort(key=lambda o: o.seed)
+    return outcome
+
+
+def _train(
+    architecture: dict,
+    series: WindowedSeries,
+    samples: dict[str, SampleIndex],
+    config: TrainConfig,
+    seeds: Sequence[int],
+    device: torch.device,
+    observer: ReplicateObserver | None,
+):
+    """Yield finished replicates as they finish, on the engine ``config.engine`` names."""
+    if config.engine == "ensemble":
+        for seed in seeds:
+            if observer:
+                observer.replicate_started(seed, reused=False)
+        yield from train_ensemble(
+            architecture,
+            series,
+            samples["train"].days,
+            samples["validation"].days,
+            config,
+            list(seeds),
+            device,
+            observer.epoch_finished if observer else None,
+        )
+        return
+    for seed in seeds:
+        if observer:
+            observer.replicate_started(seed, reused=False)
+
+        def on_epoch(epoch: int, train_loss: float, validation_loss: float, seed: int = seed) -> None:
+            if observer:
+                observer.epoch_finished(seed, epoch, train_loss, validation_loss)
+
+        yield train_replicate(
+            architecture,
+            series,
+            samples["train"].days,
+            samples["validation"].days,
+            config,
+            seed,
+            device,
+            on_epoch,
+        )
