@@ -10,29 +10,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import yaml
-
+from hydroprobe.config import find_repo_root as repo_root
+from hydroprobe.config import load_params as _load_params
 from hydroprobe.errors import ConfigError
-
-PARAMS = "params.yaml"
-
-
-def repo_root(start: Path | None = None) -> Path:
-    """The nearest folder at or above ``start`` (default: cwd) that holds params.yaml."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / PARAMS).is_file():
-            return folder
-    raise ConfigError(f"no {PARAMS} in {here} or above: run hydroprobe inside the project")
-
-
-def _load_params(root: Path) -> dict:
-    """params.yaml as a dict (to be replaced by :mod:`hydroprobe.config`)."""
-    with open(root / PARAMS, encoding="utf-8") as handle:
-        params = yaml.safe_load(handle) or {}
-    if not isinstance(params, dict):
-        raise ConfigError(f"{root / PARAMS} must be a mapping of sections")
-    return params
 
 
 def _data_section(params: dict) -> dict:

@@ -1,0 +1,64 @@
+"""``hydroprobe probe climate``: climate-sensitivity probes on the registered champion and its replicates.
+
+Writes ``metrics/probes_climate.json``, ``plots/climate/<scenario>.csv``,
+``reports/figures/climate_*.png`` and ``reports/fragments/climate.md`` (the
+DVC ``probe_climate`` stage's outputs) and logs them as one MLflow run.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from hydroprobe.config import find_repo_root, load_params, section
+
+
+def _run(args: argparse.Namespace) -> int:
+    from hydroprobe.probes.climate import climate_settings, run_climate_probes
+    from hydroprobe.tracking.climate_run import log_climate_run
+    from hydroprobe.tracking.registry import load_probe_models
+
+    root = find_repo_root()
+    params = load_params(root)
+    basin = args.basin or section(params, "data")["basin"]
+    settings = climate_settings(params, basin)
+    models = load_probe_models(basin, alias=args.alias, root=root)
+    label = models.champion.architecture["type"]
+    print(
+        f"probing {models.model_name} v{models.model_version} ({args.alias}) and "
+        f"{len(models.replicates)} replicates with {len(settings.scenarios())} climate scenarios on {basin}"
+    )
+    result = run_climate_probes({label: (models.champion, models.replicates)}, models.dataset, settings, root)
+    run_id = log_climate_run(result, root, models.model_name, models.model_version, root)
+    band = result["observed_elasticity"]
+    print(
+        f"observed precipitation elasticity {band['median']:.2f} (5–95 % {band['p05']:.2f}–{band['p95']:.2f})"
+    )
+    for rule in result["models"][label]["rules"].values():
+        if rule["applicable"]:
+            replicates = rule["replicates"]
+            verdict = "pass" if rule["champion"]["passed"] else "FAIL"
+            print(
+                f"  {verdict:4}  {replicates['passed']}/{replicates['count']} replicates  {rule['statement']}"
+            )
+    print(f"wrote {len(result['outputs'])} files (report: reports/fragments/climate.md); MLflow run {run_id}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``climate`` to the ``probe`` sub-commands."""
+    climate = subparsers.add_parser(
+        "climate",
+        help="climate sensitivity: warmer, wetter, drier observed forcing against physical rules",
+        description=(
+            "Perturb the observed forcing (temperature shifts, all-year and snow-season "
+            "precipitation scaling, combinations), run the registered model (champion and every "
+            "replicate) on each scenario and judge the change in annual flow, timing, peaks and "
+            "low flow against physical rules and the basin's observed precipitation elasticity. "
+            "Settings: the climate section of params.yaml and basins.<id>.accumulation_season."
+        ),
+    )
+    climate.add_argument("--basin", metavar="ID", help="basin id from params.yaml (default: data.basin)")
+    climate.add_argument(
+        "--alias", default="champion", help="registered model alias to probe (default: champion)"
+    )
+    climate.set_defaults(func=_run)

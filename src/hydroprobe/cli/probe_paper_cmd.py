@@ -1,0 +1,63 @@
+"""``hydroprobe probe paper``: the paper's Cases 1 and 2 on the registered champion and its replicates.
+
+Writes ``metrics/probes_paper.json``, ``plots/probes/case{1,2}.csv``,
+``reports/figures/probes_case*.png`` and ``reports/fragments/paper_cases.md``
+(the DVC ``probe_paper`` stage's outputs) and logs them as one MLflow run.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from hydroprobe.config import find_repo_root, load_params, section
+
+
+def _run(args: argparse.Namespace) -> int:
+    from hydroprobe.probes.paper import output_files, probe_settings, run_paper_probes
+    from hydroprobe.tracking.probe_run import log_probe_run
+    from hydroprobe.tracking.registry import load_probe_models
+
+    root = find_repo_root()
+    params = load_params(root)
+    basin = args.basin or section(params, "data")["basin"]
+    settings = probe_settings(params, basin)
+    models = load_probe_models(basin, alias=args.alias, root=root)
+    print(
+        f"probing {models.model_name} v{models.model_version} ({args.alias}) "
+        f"and {len(models.replicates)} replicates on {basin}"
+    )
+    result = run_paper_probes(models.champion, models.replicates, models.dataset, settings, root)
+    run_id = log_probe_run(result, output_files(root), root, models.model_name, models.model_version, root)
+    case1, case2 = result["case1"]["observed_climatology"], result["case2"]
+    print(
+        f"Case 1 (P = 0, observed temperature): peak {case1['peak_flow_m3s']['champion']:.1f} m³/s on "
+        f"{case1['peak_date']['champion']}, {case1['peak_fraction_of_observed_melt_flow']['champion']:.0%} "
+        "of the observed melt-season flow"
+    )
+    print(
+        f"Case 2 mass recovered: {case2['mass_recovered_min']['champion']:.0%}–"
+        f"{case2['mass_recovered_max']['champion']:.0%} (champion) against an observed runoff ratio "
+        f"of {result['observed']['runoff_ratio']:.0%}"
+    )
+    print(f"wrote {', '.join(str(p.relative_to(root)) for p in output_files(root))}; MLflow run {run_id}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``paper`` to the ``probe`` sub-commands."""
+    paper = subparsers.add_parser(
+        "paper",
+        help="paper Cases 1-2: zero precipitation, constant snow-season precipitation",
+        description=(
+            "Run the paper's probe experiments on the registered model (champion and every "
+            "replicate): Case 1 feeds zero precipitation with observed, sinusoidal and shifted "
+            "temperature; Case 2 adds constant precipitation in the snow-accumulation window "
+            "and measures how much of it comes back as flow. Settings: the probes section of "
+            "params.yaml and basins.<id>.accumulation_season."
+        ),
+    )
+    paper.add_argument("--basin", metavar="ID", help="basin id from params.yaml (default: data.basin)")
+    paper.add_argument(
+        "--alias", default="champion", help="registered model alias to probe (default: champion)"
+    )
+    paper.set_defaults(func=_run)

@@ -1,0 +1,46 @@
+"""``hydroprobe register`` and ``hydroprobe promote``: the MLflow model registry."""
+
+from __future__ import annotations
+
+import argparse
+
+from hydroprobe.cli.common import add_basin_argument, context
+
+
+def _register(args: argparse.Namespace) -> int:
+    from hydroprobe.tracking.registry import register
+
+    ctx = context(args)
+    record = register(ctx.root, ctx.basin_id)
+    print(f"registered {record['name']} version {record['version']} with alias 'challenger'")
+    return 0
+
+
+def _promote(args: argparse.Namespace) -> int:
+    from hydroprobe.tracking.registry import promote
+
+    ctx = context(args)
+    record = promote(ctx.root, ctx.basin_id, version=args.version, force=args.force)
+    verdict = "promoted" if record["promoted"] else "not promoted"
+    print(f"{record['name']} v{record['candidate_version']} {verdict}: {record['reason']}; "
+          f"champion is v{record['champion_version']}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    reg = subparsers.add_parser(
+        "register", help="register the selected replicate as 'challenger' (DVC stage 'register')",
+        description="Log the selected replicate as an MLflow pytorch model and register it as "
+        "hydroprobe-<basin> with alias 'challenger'.",
+    )
+    add_basin_argument(reg)
+    reg.set_defaults(func=_register)
+    promote = subparsers.add_parser(
+        "promote", help="move alias 'champion' to a version that beats it (DVC stage 'promote')",
+        description="Move alias 'champion' to the challenger (or --version) when its validation NSE "
+        "beats the current champion's, or always with --force; the reason is stored as a version tag.",
+    )
+    add_basin_argument(promote)
+    promote.add_argument("--version", help="model version to promote (default: @challenger)")
+    promote.add_argument("--force", action="store_true", help="promote even if it does not beat the champion")
+    promote.set_defaults(func=_promote)

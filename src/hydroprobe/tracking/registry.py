@@ -1,0 +1,191 @@
+"""The MLflow model registry: register the selected replicate, promote it, load it back.
+
+Promotion is a rule, not a copy: ``champion`` moves to a version only when
+it beats the current champion on validation NSE (or on ``--force``), and the
+reason is stored as a tag on the version. Loading never unpickles: weights
+come from a ``state_dict`` file read with ``torch.load(weights_only=True)``
+and the architecture from a JSON spec stored beside them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import torch
+from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
+from mlflow.tracking import MlflowClient
+
+from hydroprobe.config import find_repo_root
+from hydroprobe.data.dataset import BasinDataset
+from hydroprobe.data.scaler import MinMaxScaler
+from hydroprobe.errors import HydroprobeError
+from hydroprobe.layout import Layout
+from hydroprobe.models import build_model
+from hydroprobe.models.simulator import SequenceModelSimulator
+from hydroprobe.tracking import store
+
+SPEC_FILE = "model_spec.json"
+WEIGHTS_FILE = "state_dict.pt"
+
+
+def _read_json(path: Path, stage: str) -> dict:
+    if not path.is_file():
+        raise HydroprobeError(f"{path} is missing; run the '{stage}' stage first (dvc repro {stage})")
+    return json.loads(path.read_text())
+
+
+def _download_weights(run_id: str) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = mlflow.artifacts.download_artifacts(
+            run_id=run_id, artifact_path=f"weights/{WEIGHTS_FILE}", dst_path=tmp
+        )
+        return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def register(root: Path, basin_id: str) -> dict:
+    """Log the selected replicate as an MLflow pytorch model, register it, alias ``challenger``."""
+    layout = Layout(root, basin_id)
+    run = _read_json(layout.train_run, "train")
+    store.configure(root)
+    spec = run["model_spec"]
+    state = _download_weights(run["best_run_id"])
+    model = build_model(spec["architecture"])
+    model.load_state_dict(state)
+    model.eval()
+    example = np.zeros((1, spec["window"], spec["architecture"]["n_inputs"]), dtype=np.float32)
+    with torch.no_grad():
+        signature = infer_signature(example, model(torch.as_tensor(example)).numpy())
+    name = store.registered_model_name(basin_id)
+    with tempfile.TemporaryDirectory() as tmp:
+        spec_path, weights_path = Path(tmp) / SPEC_FILE, Path(tmp) / WEIGHTS_FILE
+        spec_path.write_text(json.dumps(spec, indent=2))
+        torch.save(state, weights_path)
+        with mlflow.start_run(run_id=run["best_run_id"]):
+            info = mlflow.pytorch.log_model(
+                model,
+                name="model",
+                signature=signature,
+                input_example=example,
+                extra_files=[str(spec_path), str(weights_path)],
+                pip_requirements=[f"torch=={torch.__version__.split('+')[0]}"],
+            )
+    client = MlflowClient()
+    with contextlib.suppress(MlflowException):  # raised when it already exists
+        client.create_registered_model(name, tags={"basin": basin_id})
+    version = client.create_model_version(
+        name,
+        source=info.model_uri,
+        run_id=run["best_run_id"],
+        tags={
+            "validation_nse": f"{run['validation_nse']:.6f}",
+            "seed": str(run["best_seed"]),
+            "training_run_id": run["parent_run_id"],
+            "config_hash": run["config_hash"],
+            "model_type": spec["architecture"]["type"],
+        },
+    )
+    client.set_registered_model_alias(name, "challenger", version.version)
+    record = {"name": name, "version": version.version, "run_id": run["best_run_id"],
+              "validation_nse": run["validation_nse"], "model_uri": f"models:/{name}/{version.version}"}
+    layout.registered.write_text(json.dumps(record, indent=2) + "\n")
+    return record
+
+
+def _version_nse(version) -> float:
+    return float(version.tags.get("validation_nse", "nan"))
+
+
+def promote(root: Path, basin_id: str, version: str | None = None, force: bool = False) -> dict:
+    """Move ``champion`` to ``version`` (default: the challenger) if it beats the champion."""
+    store.configure(root)
+    client = MlflowClient()
+    name = store.registered_model_name(basin_id)
+    try:
+        candidate = (client.get_model_version(name, version) if version
+                     else client.get_model_version_by_alias(name, "challenger"))
+    except MlflowException as error:
+        raise HydroprobeError(
+            f"no model version {version or '@challenger'} of '{name}' in the registry; "
+            "run 'hydroprobe register' (dvc repro register) first"
+        ) from error
+    try:
+        champion = client.get_model_version_by_alias(name, "champion")
+    except MlflowException:
+        champion = None
+    new, old = _version_nse(candidate), _version_nse(champion) if champion else float("nan")
+    if champion is None:
+        promoted, reason = True, "no champion yet"
+    elif champion.version == candidate.version:
+        promoted, reason = False, f"version {candidate.version} is already the champion"
+    elif new > old:
+        promoted, reason = True, f"validation NSE {new:.4f} beats champion v{champion.version} ({old:.4f})"
+    elif force:
+        promoted, reason = True, f"forced over champion v{champion.version} ({new:.4f} vs {old:.4f})"
+    else:
+        promoted, reason = False, (f"validation NSE {new:.4f} does not beat champion "
+                                   f"v{champion.version} ({old:.4f}); use --force to override")
+    client.set_model_version_tag(name, candidate.version, "promotion", reason)
+    if promoted:
+        client.set_registered_model_alias(name, "champion", candidate.version)
+        champion = client.get_model_version(name, candidate.version)
+    record = {"name": name, "champion_version": champion.version, "champion_run_id": champion.run_id,
+              "validation_nse": _version_nse(champion), "candidate_version": candidate.version,
+              "promoted": promoted, "reason": reason}
+    Layout(root, basin_id).champion.write_text(json.dumps(record, indent=2) + "\n")
+    return record
+
+
+@dataclass
+class ProbeModels:
+    """A registered model and every replicate of the training run that produced it."""
+
+    model_name: str
+    model_version: str
+    champion: SequenceModelSimulator
+    replicates: list[SequenceModelSimulator]
+    dataset: BasinDataset
+
+
+def _simulator(name: str, spec: dict, state: dict) -> SequenceModelSimulator:
+    return SequenceModelSimulator(
+        name=name, architecture=spec["architecture"], state_dict=state,
+        scaler=MinMaxScaler.from_dict(spec["scaler"]), window=spec["window"],
+    )
+
+
+def load_probe_models(basin_id: str, alias: str = "champion", root: Path | None = None) -> ProbeModels:
+    """Load ``models:/hydroprobe-<basin>@<alias>`` and its sibling replicates, weights-only."""
+    store.configure(root)
+    client = MlflowClient()
+    name = store.registered_model_name(basin_id)
+    try:
+        version = client.get_model_version_by_alias(name, alias)
+    except MlflowException as error:
+        raise HydroprobeError(
+            f"no '{alias}' alias on registered model '{name}'; run 'hydroprobe promote' first"
+        ) from error
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(mlflow.artifacts.download_artifacts(f"models:/{name}@{alias}", dst_path=tmp))
+        spec = json.loads(next(folder.rglob(SPEC_FILE)).read_text())
+        state = torch.load(next(folder.rglob(WEIGHTS_FILE)), map_location="cpu", weights_only=True)
+    champion = _simulator(f"{name} v{version.version}", spec, state)
+    parent = client.get_run(version.run_id).data.tags.get("mlflow.parentRunId")
+    siblings = client.search_runs(
+        [client.get_run(version.run_id).info.experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{parent}' and tags.`hydroprobe.role` = 'replicate' "
+        "and attributes.status = 'FINISHED'",
+        max_results=10_000,
+    )
+    replicates = [
+        _simulator(f"seed {r.data.tags.get('seed')}", spec, _download_weights(r.info.run_id))
+        for r in sorted(siblings, key=lambda r: int(r.data.tags.get("seed", 0)))
+    ]
+    dataset = BasinDataset.load(Layout(root or find_repo_root(), basin_id).basin_dir)
+    return ProbeModels(name, str(version.version), champion, replicates, dataset)

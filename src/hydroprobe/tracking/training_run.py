@@ -1,0 +1,123 @@
+"""Training in MLflow: one parent run per invocation, one nested run per replicate.
+
+Replicate runs are driven through :class:`MlflowClient` rather than the
+fluent API because the ensemble engine trains replicates side by side and
+several child runs are open at once. An interrupted invocation marks its
+open runs KILLED; finished replicates stay FINISHED (and cached on disk, so
+the rerun reuses them).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tempfile
+from pathlib import Path
+
+import mlflow
+import torch
+from mlflow.entities import Metric, RunStatus
+from mlflow.tracking import MlflowClient
+
+from hydroprobe.training.config import ModelConfig, TrainConfig
+from hydroprobe.training.replicates import ReplicateOutcome, TrainingOutcome
+
+ROLE_TAG = "hydroprobe.role"
+
+
+def flat_params(model: ModelConfig, train: TrainConfig, basin_id: str) -> dict[str, str]:
+    params = {f"model.{k}": v for k, v in dataclasses.asdict(model).items()}
+    params.update({f"train.{k}": v for k, v in dataclasses.asdict(train).items()})
+    params["data.basin"] = basin_id
+    return {k: str(v) for k, v in params.items()}
+
+
+def protocol_tag(model: ModelConfig, train: TrainConfig) -> str:
+    """``paper`` when the run follows the paper's protocol exactly, else ``custom``."""
+    paper = (
+        model.type == "lstm" and model.hidden_size == 50 and train.window == 365
+        and train.batch_size == 256 and train.patience == 30 and train.replicates == 100
+        and train.grad_clip == 0
+    )
+    return "paper" if paper else "custom"
+
+
+class MlflowReplicateObserver:
+    """Mirrors replicate training into nested MLflow runs under ``parent_run_id``."""
+
+    def __init__(self, experiment_id: str, parent_run_id: str, tags: dict[str, str], progress=None):
+        self.client = MlflowClient()
+        self.experiment_id = experiment_id
+        self.parent_run_id = parent_run_id
+        self.tags = tags
+        self.progress = progress
+        self.open_runs: dict[int, str] = {}
+        self.run_ids: dict[int, str] = {}
+
+    def replicate_started(self, seed: int, reused: bool) -> None:
+        run = self.client.create_run(
+            self.experiment_id,
+            run_name=f"replicate-seed{seed}",
+            tags={
+                **self.tags,
+                "mlflow.parentRunId": self.parent_run_id,
+                ROLE_TAG: "replicate",
+                "seed": str(seed),
+                "reused": str(reused).lower(),
+            },
+        )
+        self.client.log_param(run.info.run_id, "seed", seed)
+        self.open_runs[seed] = self.run_ids[seed] = run.info.run_id
+        if self.progress:
+            self.progress.replicate_started(seed, reused)
+
+    def epoch_finished(self, seed: int, epoch: int, train_loss: float, validation_loss: float) -> None:
+        self.client.log_batch(
+            self.open_runs[seed],
+            metrics=[
+                Metric("train_loss", train_loss, 0, epoch),
+                Metric("validation_loss", validation_loss, 0, epoch),
+            ],
+        )
+        if self.progress:
+            self.progress.epoch_finished(seed, epoch, train_loss, validation_loss)
+
+    def replicate_finished(self, outcome: ReplicateOutcome) -> None:
+        run_id = self.open_runs.pop(outcome.seed)
+        result = outcome.result
+        metrics = [Metric("best_epoch", result.best_epoch, 0, 0),
+                   Metric("epochs_run", result.epochs_run, 0, 0),
+                   Metric("train_seconds", result.seconds, 0, 0)]
+        if outcome.reused:  # the curve was logged by the interrupted run; repeat it here
+            for epoch, (tl, vl) in enumerate(zip(result.train_loss, result.validation_loss, strict=True), 1):
+                metrics += [Metric("train_loss", tl, 0, epoch), Metric("validation_loss", vl, 0, epoch)]
+        for split, scores in outcome.metrics.items():
+            metrics += [Metric(f"{split}_{name}", value, 0, 0) for name, value in scores.items()]
+        for start in range(0, len(metrics), 900):
+            self.client.log_batch(run_id, metrics=metrics[start : start + 900])
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "state_dict.pt"
+            torch.save(result.state_dict, path)
+            self.client.log_artifact(run_id, str(path), artifact_path="weights")
+        self.client.set_terminated(run_id, "FINISHED")
+        if self.progress:
+            self.progress.replicate_finished(outcome)
+
+    def kill_open_runs(self) -> None:
+        for run_id in self.open_runs.values():
+            self.client.set_terminated(run_id, RunStatus.to_string(RunStatus.KILLED))
+        self.open_runs.clear()
+
+
+def log_training_summary(outcome: TrainingOutcome, observer: MlflowReplicateObserver, spec: dict) -> None:
+    """Parent-run summary: selected replicate, distribution, and the model spec as an artifact."""
+    best = outcome.best
+    mlflow.set_tag("best_seed", str(best.seed))
+    mlflow.set_tag("best_run_id", observer.run_ids[best.seed])
+    mlflow.set_tag("config_hash", outcome.config_hash)
+    mlflow.log_metrics({f"best_{s}_{m}": v for s, scores in best.metrics.items() for m, v in scores.items()})
+    for split, metrics in outcome.distribution().items():
+        for name, stats in metrics.items():
+            mlflow.log_metrics({f"{split}_{name}_{k}": v for k, v in stats.items()})
+    mlflow.log_dict(spec, "model_spec.json")
+    mlflow.log_text(json.dumps(outcome.samples, indent=2), "samples.json")

@@ -1,0 +1,136 @@
+"""Files the ``train`` stage leaves for DVC: metrics JSON, replicate table, plot data, figures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from hydroprobe.data.basin import DISCHARGE, PRECIPITATION, TEMPERATURE  # noqa: E402
+from hydroprobe.data.dataset import BasinDataset  # noqa: E402
+from hydroprobe.training.replicates import TrainingOutcome  # noqa: E402
+
+PAPER_ISHIKARI = {  # paper §2.3: RMSE (m³/s), r, NSE per split for the Ishikari River
+    "train": {"rmse": 144.7, "r": 0.946, "nse": 0.877},
+    "validation": {"rmse": 190.9, "r": 0.940, "nse": 0.879},
+    "test": {"rmse": 174.3, "r": 0.904, "nse": 0.800},
+}
+
+
+def train_metrics(outcome: TrainingOutcome) -> dict:
+    best = outcome.best
+    return {
+        "selection": "highest validation NSE",
+        "replicates": len(outcome.replicates),
+        "config_hash": outcome.config_hash,
+        "selected": {"seed": best.seed, "best_epoch": best.result.best_epoch, **best.metrics},
+        "distribution": outcome.distribution(),
+        "samples": outcome.samples,
+        "paper_ishikari": PAPER_ISHIKARI,
+    }
+
+
+def replicate_table(outcome: TrainingOutcome) -> pd.DataFrame:
+    rows = []
+    for o in outcome.replicates:
+        row = {
+            "seed": o.seed,
+            "best_epoch": o.result.best_epoch,
+            "epochs_run": o.result.epochs_run,
+            "seconds": round(o.result.seconds, 2),
+            "reused": o.reused,
+        }
+        row.update({f"{s}_{m}": v for s, scores in o.metrics.items() for m, v in scores.items()})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def loss_curves(outcome: TrainingOutcome) -> pd.DataFrame:
+    """Long table: epoch, seed, train_loss, validation_loss for every replicate."""
+    frames = [
+        pd.DataFrame(
+            {
+                "epoch": np.arange(1, o.result.epochs_run + 1),
+                "seed": o.seed,
+                "train_loss": o.result.train_loss,
+                "validation_loss": o.result.validation_loss,
+            }
+        )
+        for o in outcome.replicates
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_hydrograph(dataset: BasinDataset, days: np.ndarray, simulated: np.ndarray) -> pd.DataFrame:
+    frame = dataset.series.frame.iloc[days]
+    return pd.DataFrame(
+        {
+            "date": frame.index.strftime("%Y-%m-%d"),
+            "observed": frame[DISCHARGE].to_numpy(),
+            "simulated": np.round(simulated, 3),
+            "precipitation": frame[PRECIPITATION].to_numpy(),
+            "temperature": frame[TEMPERATURE].to_numpy(),
+        }
+    )
+
+
+def plot_hydrograph(table: pd.DataFrame, title: str, path: Path) -> None:
+    """Paper Fig. 2: precipitation, temperature and observed vs simulated discharge."""
+    dates = pd.to_datetime(table["date"])
+    fig, axes = plt.subplots(3, 1, figsize=(11, 7), sharex=True, height_ratios=[1, 1, 2])
+    axes[0].bar(dates, table["precipitation"], width=1.0, color="tab:blue")
+    axes[0].set_ylabel("P (mm/d)")
+    axes[1].plot(dates, table["temperature"], color="tab:red", lw=0.6)
+    axes[1].set_ylabel("T (°C)")
+    axes[2].plot(dates, table["observed"], color="black", lw=0.8, label="observed")
+    axes[2].plot(dates, table["simulated"], color="tab:orange", lw=0.8, label="simulated")
+    axes[2].set_ylabel("Q (m³/s)")
+    axes[2].legend(loc="upper right")
+    axes[0].set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_losses(curves: pd.DataFrame, best_seed: int, path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for seed, group in curves.groupby("seed"):
+        selected = seed == best_seed
+        ax.plot(group["epoch"], group["validation_loss"], lw=1.6 if selected else 0.7,
+                color="tab:orange" if selected else "0.6", label="selected" if selected else None)
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("validation MSE (normalised)")
+    ax.set_title(f"Validation loss of {curves['seed'].nunique()} replicates")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_all(
+    outcome: TrainingOutcome,
+    hydrograph: pd.DataFrame,
+    basin_name: str,
+    metrics_path: Path,
+    table_path: Path,
+    plots_dir: Path,
+    figures_dir: Path,
+) -> None:
+    for folder in (metrics_path.parent, table_path.parent, plots_dir, figures_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+    metrics_path.write_text(json.dumps(train_metrics(outcome), indent=2) + "\n")
+    replicate_table(outcome).to_csv(table_path, index=False, float_format="%.6g")
+    curves = loss_curves(outcome)
+    curves.to_csv(plots_dir / "loss_curves.csv", index=False, float_format="%.6g")
+    hydrograph.to_csv(plots_dir / "hydrograph_test.csv", index=False)
+    best = outcome.best
+    title = f"{basin_name}, test period — seed {best.seed}, NSE {best.metrics['test']['nse']:.3f}"
+    plot_hydrograph(hydrograph, title, figures_dir / "hydrograph_test.png")
+    plot_losses(curves, best.seed, figures_dir / "loss_curves.png")
