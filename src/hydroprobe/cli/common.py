@@ -44,4 +44,8 @@ def context(args: argparse.Namespace) -> StageContext:
     basin = getattr(args, "basin", None) or section(params, "data").get("basin")
     if not basin:
         raise ConfigError("params.yaml: 'data.basin' is empty; name a block of 'basins'")
-    return StageContext(root, params, str(basin))
+    ctx = StageContext(root, params, str(basin))
+    # validate the shared sections up front: a typo stops every stage, not only the one reading it
+    ctx.model_config()
+    ctx.train_config()
+    return ctx

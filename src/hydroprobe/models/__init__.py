@@ -5,8 +5,9 @@ from __future__ import annotations
 from torch import nn
 
 from hydroprobe.models.lstm import LSTMRegressor
+from hydroprobe.models.mclstm import MassConservingLSTM
 
-MODEL_TYPES: dict[str, type[nn.Module]] = {"lstm": LSTMRegressor}
+MODEL_TYPES: dict[str, type[nn.Module]] = {"lstm": LSTMRegressor, "mclstm": MassConservingLSTM}
 
 
 def build_model(architecture: dict) -> nn.Module:

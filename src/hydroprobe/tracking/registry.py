@@ -92,7 +92,7 @@ def register(root: Path, basin_id: str) -> dict:
         },
     )
     client.set_registered_model_alias(name, "challenger", version.version)
-    record = {"name": name, "version": version.version, "run_id": run["best_run_id"],
+    record = {"name": name, "version": str(version.version), "run_id": run["best_run_id"],
               "validation_nse": run["validation_nse"], "model_uri": f"models:/{name}/{version.version}"}
     layout.registered.write_text(json.dumps(record, indent=2) + "\n")
     return record
@@ -135,8 +135,8 @@ def promote(root: Path, basin_id: str, version: str | None = None, force: bool =
     if promoted:
         client.set_registered_model_alias(name, "champion", candidate.version)
         champion = client.get_model_version(name, candidate.version)
-    record = {"name": name, "champion_version": champion.version, "champion_run_id": champion.run_id,
-              "validation_nse": _version_nse(champion), "candidate_version": candidate.version,
+    record = {"name": name, "champion_version": str(champion.version), "champion_run_id": champion.run_id,
+              "validation_nse": _version_nse(champion), "candidate_version": str(candidate.version),
               "promoted": promoted, "reason": reason}
     Layout(root, basin_id).champion.write_text(json.dumps(record, indent=2) + "\n")
     return record

@@ -6,8 +6,14 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from hydroprobe.config import require
+from hydroprobe.data.basin import DISCHARGE, PRECIPITATION
+from hydroprobe.models import MODEL_TYPES
+
+if TYPE_CHECKING:
+    from hydroprobe.data.dataset import BasinDataset
 
 SELECTION_RULES = ("validation_nse",)
 ENGINES = ("sequential", "ensemble")
@@ -21,10 +27,32 @@ class ModelConfig:
     hidden_size: int = 50
 
     def __post_init__(self) -> None:
-        require(self.hidden_size >= 1, "model.hidden_size", f"must be >= 1 (got {self.hidden_size})")
+        require(
+            self.type in MODEL_TYPES, "model.type", f"must be one of {tuple(MODEL_TYPES)} (got {self.type!r})"
+        )
+        smallest = 2 if self.type == "mclstm" else 1  # MC-LSTM: a trash cell plus a discharge cell
+        require(
+            self.hidden_size >= smallest,
+            "model.hidden_size",
+            f"must be >= {smallest} for {self.type} (got {self.hidden_size})",
+        )
 
-    def architecture(self, n_inputs: int = 2) -> dict:
-        return {"type": self.type, "n_inputs": n_inputs, "hidden_size": self.hidden_size}
+    def architecture(self, dataset: BasinDataset | None = None, n_inputs: int = 2) -> dict:
+        """The ``build_model`` dict; MC-LSTM also needs the dataset's scaler ranges and basin area."""
+        architecture = {"type": self.type, "n_inputs": n_inputs, "hidden_size": self.hidden_size}
+        if self.type != "mclstm":
+            return architecture
+        if dataset is None:
+            raise ValueError(
+                "model.type mclstm needs the dataset (scaler ranges, basin area) for its architecture"
+            )
+        scaler = dataset.scaler
+        return {
+            **architecture,
+            "precipitation_range": [scaler.minimum[PRECIPITATION], scaler.maximum[PRECIPITATION]],
+            "discharge_range": [scaler.minimum[DISCHARGE], scaler.maximum[DISCHARGE]],
+            "area_km2": float(dataset.series.meta.area_km2),
+        }
 
 
 @dataclass(frozen=True)

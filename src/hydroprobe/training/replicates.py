@@ -19,6 +19,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
+from hydroprobe.config import require
 from hydroprobe.data.dataset import BasinDataset
 from hydroprobe.data.splits import SPLIT_NAMES
 from hydroprobe.data.windows import SampleIndex, WindowedSeries
@@ -177,12 +178,17 @@ def train_replicates(
     observer: ReplicateObserver | None = None,
 ) -> TrainingOutcome:
     """Train (or reuse) every replicate in ``train_config.seeds()`` and evaluate it."""
+    require(
+        train_config.engine == "sequential" or model_config.type == "lstm",
+        "train.engine",
+        f"= {train_config.engine} stacks LSTM replicates only; use sequential for {model_config.type}",
+    )
     series = dataset.windowed(train_config.window)
     samples = split_samples(dataset, series)
     for name, index in samples.items():
         if index.days.size == 0:
             raise ValueError(f"split '{name}' has no usable samples with window {train_config.window}")
-    architecture = model_config.architecture()
+    architecture = model_config.architecture(dataset)
     recipe = config_hash(model_config, train_config, dataset.fingerprint)
     cache = ReplicateCache(cache_root, recipe)
     outcome = TrainingOutcome(recipe, architecture, [], {k: v.report() for k, v in samples.items()})

@@ -91,7 +91,7 @@ class Objective:
     def _score(self, trial: optuna.Trial, values: dict[str, Any]) -> tuple[float, dict[str, float]]:
         epochs = self.tune.epochs(self.train)
         model, train = apply_overrides(self.model, self.train, values, epochs)
-        architecture = model.architecture()
+        architecture = model.architecture(self.dataset)
         series = self.dataset.windowed(train.window)
         samples = split_samples(self.dataset, series)
         for split in ("train", "validation"):

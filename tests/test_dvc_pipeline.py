@@ -1,0 +1,84 @@
+"""The whole DVC pipeline on a fresh copy of the project with a tiny config: `dvc repro` twice.
+
+This is the newcomer's path (`hydroprobe data fetch && dvc repro`) on the real
+Salmon data, shrunk to seconds of training. It proves the stages chain, that
+a second `dvc repro` does nothing and that `dvc metrics show` sees the results.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+TINY_SPLITS = {
+    "train": ["1984-01-01", "1986-12-31"],
+    "validation": ["1987-01-01", "1987-12-31"],
+    "test": ["1988-01-01", "1989-12-31"],
+}
+
+
+def _run(args: list[str], cwd: Path) -> str:
+    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true", "CI": "true"}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory, shared_data: Path) -> Path:
+    """The project's files (as git sees them) in a new git repo, ../shared beside it."""
+    base = tmp_path_factory.mktemp("ci")
+    (base / "shared").symlink_to(shared_data.parent)
+    target = base / "repo"
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO, capture_output=True, text=True, check=True,
+    ).stdout.split()
+    for name in files:
+        source = REPO / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target / name)
+    params = yaml.safe_load((target / "params.yaml").read_text())
+    params["model"]["hidden_size"] = 4
+    params["train"].update({"window": 30, "max_epochs": 2, "replicates": 3, "threads": 1})
+    params["basins"]["salmon_river"]["splits"] = TINY_SPLITS
+    params["climate"].update({"bootstrap": 50, "spinup_days": 365})
+    params["probes"]["years"] = 1
+    (target / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    for command in (["git", "init", "-q"], ["git", "add", "-A"],
+                    ["git", "-c", "user.name=ci", "-c", "user.email=ci@localhost", "commit", "-qm", "x"]):
+        subprocess.run(command, cwd=target, check=True)
+    _run(["hydroprobe", "data", "fetch"], target)
+    return target
+
+
+@pytest.mark.slow
+def test_dvc_repro_runs_every_stage_then_nothing(clone: Path):
+    first = _run(["dvc", "repro"], clone)
+    for stage in ("prepare", "normalize", "train", "register", "promote",
+                  "probe_paper", "probe_climate", "report", "tune"):
+        assert f"Running stage '{stage}'" in first
+    train = json.loads((clone / "metrics/train.json").read_text())
+    assert train["replicates"] == 3
+    paper = json.loads((clone / "metrics/probes_paper.json").read_text())
+    assert paper
+    report = (clone / "reports/probe_report.md").read_text()
+    assert "Case 2" in report and "climate" in report.lower()
+    assert (clone / "outputs/salmon_river/champion.json").is_file()
+
+    second = _run(["dvc", "repro"], clone)
+    assert "Running stage" not in second
+    assert "up to date" in _run(["dvc", "status"], clone)
+    shown = _run(["dvc", "metrics", "show", "--json"], clone)
+    assert "metrics/train.json" in shown and "probes_paper" in shown
