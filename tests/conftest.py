@@ -79,7 +79,6 @@ def salmon_cut(shared_data: Path, salmon_spec: dict, tmp_path: Path):
 
 @pytest.fixture(autouse=True)
 def _offline_mlflow(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No telemetry, and never a user's tracking server: tests use their own tmp stores."""
+    """No telemetry from any test; tests that track point MLflow at their own tmp stores."""
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
     monkeypatch.setenv("DO_NOT_TRACK", "true")
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)

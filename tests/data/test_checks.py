@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+import yaml
 
 from hydroprobe.data.basin import DISCHARGE, PRECIPITATION, TEMPERATURE
 from hydroprobe.data.checks import check_length_and_splits, check_series
@@ -318,9 +319,11 @@ def test_bad_split_config(salmon, splits: dict, window: int, pattern: str) -> No
 
 
 def test_splits_accept_yaml_dates(salmon, params: dict) -> None:
-    # yaml.safe_load turns 1961-01-01 into datetime.date: both forms are accepted.
+    # params.yaml quotes its dates (DVC cannot read YAML dates), but an unquoted
+    # date that yaml.safe_load turns into datetime.date is accepted too.
     splits = params["basins"]["salmon_river"]["splits"]
-    assert not isinstance(splits["train"][0], str)
-    as_text = {name: [str(bound) for bound in bounds] for name, bounds in splits.items()}
-    check_length_and_splits(salmon.frame, as_text, WINDOW, "salmon.nc")
+    assert isinstance(splits["train"][0], str)
+    as_dates = {name: [yaml.safe_load(bound) for bound in bounds] for name, bounds in splits.items()}
+    assert not isinstance(as_dates["train"][0], str)
+    check_length_and_splits(salmon.frame, as_dates, WINDOW, "salmon.nc")
     assert np.isfinite(salmon.frame.loc["1961-01-01", PRECIPITATION])

@@ -53,6 +53,12 @@ def trained_project(tmp_path_factory, shared_data, params):
     return root
 
 
+@pytest.fixture(autouse=True)
+def _project_store(monkeypatch):
+    """The project's own store (under the tmp project), never a user's tracking server."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+
+
 @pytest.fixture
 def in_project(trained_project, monkeypatch):
     monkeypatch.chdir(trained_project)

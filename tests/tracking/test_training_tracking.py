@@ -11,9 +11,9 @@ from mlflow.tracking import MlflowClient
 
 from hydroprobe.cli.main import main
 from hydroprobe.data.dataset import BasinDataset
-from hydroprobe.training import metrics
 from hydroprobe.tracking import store
 from hydroprobe.tracking.registry import load_probe_models, promote
+from hydroprobe.training import metrics
 
 
 def _runs(root):

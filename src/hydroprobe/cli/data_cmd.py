@@ -8,11 +8,13 @@ water balance, the first thing to look at before training.
 from __future__ import annotations
 
 import argparse
+import shutil
+import subprocess
 from pathlib import Path
 
 from hydroprobe.config import find_repo_root as repo_root
 from hydroprobe.config import load_params as _load_params
-from hydroprobe.errors import ConfigError
+from hydroprobe.errors import ConfigError, DataError
 
 
 def _data_section(params: dict) -> dict:
@@ -44,8 +46,29 @@ def _fetch(args: argparse.Namespace) -> int:
     files = fetch(raw_dir, source_dir, root, progress=True, force=args.force)
     print(f"{len(files)} files verified in {raw_dir}")
     if (root / "data.dvc").is_file():
-        print("`dvc status data.dvc` verifies them against the DVC record.")
+        _verify_against_dvc(root)
     return 0
+
+
+def _verify_against_dvc(root: Path) -> None:
+    """Check the filled directory against the hashes in data.dvc and put it in the DVC cache.
+
+    ``dvc commit`` without ``--force`` refuses when the directory's hash
+    differs from data.dvc, so it is both the check and the step that makes
+    ``dvc status`` / ``dvc push`` work on a fresh clone.
+    """
+    dvc = shutil.which("dvc")
+    if dvc is None:
+        print("dvc is not on PATH: run `dvc commit data.dvc` to verify against data.dvc")
+        return
+    done = subprocess.run([dvc, "commit", "data.dvc"], cwd=root, capture_output=True,
+                          text=True, stdin=subprocess.DEVNULL)
+    if done.returncode != 0:
+        raise DataError(
+            f"the raw data directory differs from data.dvc ({done.stderr.strip()}). Fix: "
+            "`dvc checkout data.dvc` restores the recorded version, or `dvc add data` records the new one"
+        )
+    print("matches data.dvc")
 
 
 def _summary(args: argparse.Namespace) -> int:

@@ -17,14 +17,20 @@ class LSTMRegressor(nn.Module):
 
     model_type = "lstm"
 
-    def __init__(self, n_inputs: int = 2, hidden_size: int = 50):
+    def __init__(self, n_inputs: int = 2, hidden_size: int = 50, initial_forget_bias: float | None = None):
         super().__init__()
         if hidden_size < 1:
             raise ValueError("hidden_size must be >= 1")
         self.n_inputs = n_inputs
         self.hidden_size = hidden_size
+        self.initial_forget_bias = initial_forget_bias
         self.lstm = nn.LSTM(n_inputs, hidden_size, batch_first=True)
         self.head = nn.Linear(hidden_size, 1)
+        if initial_forget_bias is not None:
+            # Gers et al. (2000), neuralhydrology's default 3: the cell starts by remembering,
+            # which shortens the long plateau at "predict the mean" on 365-day windows.
+            with torch.no_grad():
+                self.lstm.bias_hh_l0[hidden_size : 2 * hidden_size] = initial_forget_bias
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x``: (batch, window, n_inputs) → (batch,) normalised discharge."""
@@ -33,4 +39,9 @@ class LSTMRegressor(nn.Module):
 
     def architecture(self) -> dict:
         """What is needed to rebuild the module before loading a state_dict."""
-        return {"type": self.model_type, "n_inputs": self.n_inputs, "hidden_size": self.hidden_size}
+        return {
+            "type": self.model_type,
+            "n_inputs": self.n_inputs,
+            "hidden_size": self.hidden_size,
+            "initial_forget_bias": self.initial_forget_bias,
+        }

@@ -16,7 +16,7 @@ from pathlib import Path
 from hydroprobe.errors import DataError
 
 #: Known fragments, in report order.
-ORDER = ("paper_cases.md", "climate.md")
+ORDER = ("training.md", "paper_cases.md", "climate.md")
 TITLE = "# Probe report"
 _LINK = re.compile(r"(\]\()([^)\s]+)(\))")
 

@@ -19,6 +19,8 @@ from hydroprobe.config import main_repo_root
 # The project never phones home; set before MLflow reads them.
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "true")
+# per-file download bars flood DVC logs; stage commands print their own summary
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
 def default_tracking_uri(root: Path | None = None) -> str:

@@ -74,6 +74,7 @@ def run_training(root: Path, basin_id: str, model: ModelConfig, train: TrainConf
         outputs.write_all(
             outcome, hydrograph, dataset.series.meta.name, layout.train_metrics,
             layout.replicates_table, layout.train_plots, layout.figures / "train",
+            root / "reports" / "fragments" / "training.md",
         )
         for path in (layout.train_metrics, layout.replicates_table):
             mlflow.log_artifact(str(path))

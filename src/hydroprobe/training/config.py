@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from hydroprobe.data.dataset import BasinDataset
 
 SELECTION_RULES = ("validation_nse",)
-ENGINES = ("sequential", "ensemble")
+ENGINES = ("auto", "sequential", "ensemble")
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class ModelConfig:
 
     type: str = "lstm"
     hidden_size: int = 50
+    initial_forget_bias: float | None = None  # LSTM only; None = PyTorch's init (the paper)
 
     def __post_init__(self) -> None:
         require(
@@ -40,6 +41,8 @@ class ModelConfig:
     def architecture(self, dataset: BasinDataset | None = None, n_inputs: int = 2) -> dict:
         """The ``build_model`` dict; MC-LSTM also needs the dataset's scaler ranges and basin area."""
         architecture = {"type": self.type, "n_inputs": n_inputs, "hidden_size": self.hidden_size}
+        if self.type == "lstm":
+            return {**architecture, "initial_forget_bias": self.initial_forget_bias}
         if self.type != "mclstm":
             return architecture
         if dataset is None:
@@ -72,7 +75,7 @@ class TrainConfig:
     seed: int = 0
     grad_clip: float = 1.0
     selection: str = "validation_nse"
-    engine: str = "sequential"
+    engine: str = "auto"
     device: str = "auto"
     threads: int = 0
     eval_batch_size: int = 2048

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import matplotlib
@@ -114,6 +115,42 @@ def plot_losses(curves: pd.DataFrame, best_seed: int, path: Path) -> None:
     plt.close(fig)
 
 
+def _fmt(value: float, metric: str) -> str:
+    return f"{value:.1f}" if metric == "rmse" else f"{value:.3f}"
+
+
+def fragment(outcome: TrainingOutcome, basin_name: str, figures: str) -> str:
+    """Report section: selected replicate and replicate spread beside the paper's Ishikari figures."""
+    best, spread = outcome.best, outcome.distribution()
+    lines = [
+        "## Training and accuracy",
+        "",
+        f"{basin_name}: {len(outcome.replicates)} replicate(s); selected seed {best.seed} "
+        f"(highest validation NSE, best epoch {best.result.best_epoch}). Paper: Ishikari River, "
+        "best of 100 replicates. RMSE in m³/s.",
+        "",
+        "| split | metric | paper (Ishikari) | selected | replicate median | replicate 5–95 % |",
+        "|---|---|---|---|---|---|",
+    ]
+    for split in ("train", "validation", "test"):
+        for metric in ("nse", "kge", "rmse", "r"):
+            paper = PAPER_ISHIKARI[split].get(metric)
+            paper_text = "—" if paper is None else _fmt(paper, metric)
+            s = spread[split][metric]
+            lines.append(
+                f"| {split} | {metric.upper() if metric != 'r' else 'r'} | {paper_text} | "
+                f"{_fmt(best.metrics[split][metric], metric)} | {_fmt(s['median'], metric)} | "
+                f"{_fmt(s['p05'], metric)} – {_fmt(s['p95'], metric)} |"
+            )
+    lines += [
+        "",
+        f"![Test-period hydrograph]({figures}/hydrograph_test.png)",
+        "",
+        f"![Validation loss of every replicate]({figures}/loss_curves.png)",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def write_all(
     outcome: TrainingOutcome,
     hydrograph: pd.DataFrame,
@@ -122,6 +159,7 @@ def write_all(
     table_path: Path,
     plots_dir: Path,
     figures_dir: Path,
+    fragment_path: Path,
 ) -> None:
     for folder in (metrics_path.parent, table_path.parent, plots_dir, figures_dir):
         folder.mkdir(parents=True, exist_ok=True)
@@ -134,3 +172,6 @@ def write_all(
     title = f"{basin_name}, test period — seed {best.seed}, NSE {best.metrics['test']['nse']:.3f}"
     plot_hydrograph(hydrograph, title, figures_dir / "hydrograph_test.png")
     plot_losses(curves, best.seed, figures_dir / "loss_curves.png")
+    fragment_path.parent.mkdir(parents=True, exist_ok=True)
+    relative = Path(os.path.relpath(figures_dir, fragment_path.parent)).as_posix()
+    fragment_path.write_text(fragment(outcome, basin_name, relative))

@@ -26,7 +26,7 @@ class ConsoleProgress:
     def replicate_started(self, seed: int, reused: bool) -> None:
         if reused:
             self._line(f"replicate seed {seed}: reused from cache")
-        elif self.interactive:
+        elif self.interactive and self.replicates <= 8:  # one bar per replicate stays readable
             self._bars[seed] = tqdm(
                 total=self.max_epochs, desc=f"seed {seed}", leave=False, file=self.stream,
                 position=1 + len(self._bars),

@@ -179,9 +179,9 @@ def train_replicates(
 ) -> TrainingOutcome:
     """Train (or reuse) every replicate in ``train_config.seeds()`` and evaluate it."""
     require(
-        train_config.engine == "sequential" or model_config.type == "lstm",
+        train_config.engine != "ensemble" or model_config.type == "lstm",
         "train.engine",
-        f"= {train_config.engine} stacks LSTM replicates only; use sequential for {model_config.type}",
+        f"= ensemble stacks LSTM replicates only; use auto or sequential for {model_config.type}",
     )
     series = dataset.windowed(train_config.window)
     samples = split_samples(dataset, series)
@@ -228,8 +228,15 @@ def _train(
     device: torch.device,
     observer: ReplicateObserver | None,
 ):
-    """Yield finished replicates as they finish, on the engine ``config.engine`` names."""
-    if config.engine == "ensemble":
+    """Yield finished replicates as they finish, on the engine ``config.engine`` names.
+
+    ``auto`` takes the ensemble engine for LSTMs (faster, same results to float
+    rounding; see benchmarks/RESULTS.md) and the sequential reference otherwise.
+    """
+    engine = config.engine
+    if engine == "auto":
+        engine = "ensemble" if architecture["type"] == "lstm" and seeds else "sequential"
+    if engine == "ensemble":
         for seed in seeds:
             if observer:
                 observer.replicate_started(seed, reused=False)
