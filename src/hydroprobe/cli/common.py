@@ -38,6 +38,12 @@ def add_basin_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--basin", help="basin id from params.yaml 'basins' (default: data.basin)")
 
 
+def add_alias_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--alias", default="champion", help="registered model alias to probe (default: champion)"
+    )
+
+
 def context(args: argparse.Namespace) -> StageContext:
     root = find_repo_root()
     params = load_params(root)

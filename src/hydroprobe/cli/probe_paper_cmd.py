@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from hydroprobe.config import find_repo_root, load_params, section
+from hydroprobe.cli.common import add_alias_argument, add_basin_argument, context
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -17,9 +17,8 @@ def _run(args: argparse.Namespace) -> int:
     from hydroprobe.tracking.probe_run import log_probe_run
     from hydroprobe.tracking.registry import load_probe_models
 
-    root = find_repo_root()
-    params = load_params(root)
-    basin = args.basin or section(params, "data")["basin"]
+    ctx = context(args)
+    root, params, basin = ctx.root, ctx.params, ctx.basin_id
     settings = probe_settings(params, basin)
     models = load_probe_models(basin, alias=args.alias, root=root)
     print(
@@ -56,8 +55,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "params.yaml and basins.<id>.accumulation_season."
         ),
     )
-    paper.add_argument("--basin", metavar="ID", help="basin id from params.yaml (default: data.basin)")
-    paper.add_argument(
-        "--alias", default="champion", help="registered model alias to probe (default: champion)"
-    )
+    add_basin_argument(paper)
+    add_alias_argument(paper)
     paper.set_defaults(func=_run)
