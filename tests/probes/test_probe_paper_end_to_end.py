@@ -36,11 +36,12 @@ def test_every_output_file_is_written(lstm_run):
         "reports/figures/probes_case1.png",
         "reports/figures/probes_case2.png",
         "reports/figures/probes_case2_mass.png",
+        "reports/figures/probes_case2_balance.png",
         "reports/fragments/paper_cases.md",
     ]
     for path in paths:
         assert path.is_file(), path
-    for path in paths[3:6]:
+    for path in paths[3:7]:
         content = path.read_bytes()
         assert content.startswith(PNG_MAGIC) and len(content) > 10_000
     assert json.loads(paths[0].read_text()) == result
@@ -71,7 +72,15 @@ def test_metrics_json_has_champion_and_replicate_spread(lstm_run):
         "volume_increase_km3",
         "added_precipitation_km3",
         "mass_recovered",
+        "water_balance",
     }
+    balance = level["water_balance"]
+    assert balance["et_mm"]["champion"] is None and balance["storage_change_mm"]["champion"] is None
+    assert balance["added_km3"]["champion"] == pytest.approx(level["added_precipitation_km3"]["champion"])
+    assert balance["flow_km3"]["champion"] == pytest.approx(level["volume_increase_km3"]["champion"])
+    residual = balance["added_mm"]["champion"] - balance["flow_mm"]["champion"]
+    assert balance["residual_mm"]["champion"] == pytest.approx(residual)
+    assert "water_balance" not in result["case2"]["level_0"]
     ratio = level["volume_increase_km3"]["champion"] / level["added_precipitation_km3"]["champion"]
     assert level["mass_recovered"]["champion"] == pytest.approx(ratio)
     assert "mass_recovered" not in result["case2"]["level_0"]
@@ -111,11 +120,17 @@ def test_fragment_has_the_paper_table_and_working_figure_links(lstm_run):
     assert "| Observed runoff ratio, training period | 87% |" in text
     mass = result["case2"]["level_0p3"]["mass_recovered"]
     assert f"| {mass['champion']:.0%} | {mass['median']:.0%} |" in text
+    assert "| Level | Added (mm) | Flow (mm) | ET (mm) | Δ storage (mm) | Residual (mm) |" in text
+    balance = result["case2"]["level_0p3"]["water_balance"]
+    added, residual = balance["added_mm"], balance["residual_mm"]
+    assert f"| 0.3 | {added['champion']:+.0f} ({added['median']:+.0f}) | " in text
+    assert f"| n/a | n/a | {residual['champion']:+.0f} ({residual['median']:+.0f}) |" in text
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
     assert links == [
         "../figures/probes_case1.png",
         "../figures/probes_case2.png",
         "../figures/probes_case2_mass.png",
+        "../figures/probes_case2_balance.png",
     ]
     for link in links:
         assert (fragment.parent / link).is_file()

@@ -97,3 +97,9 @@ def test_second_training_reuses_every_finished_replicate(in_project, capsys):
     table = pd.read_csv(in_project / "outputs/salmon_river/replicates.csv")
     assert table["reused"].all()
     assert "reused from cache" in capsys.readouterr().err
+
+
+def test_artifacts_live_under_the_project_store(in_project):
+    store.configure(in_project)
+    location = mlflow.get_experiment_by_name("hydroprobe-salmon_river").artifact_location
+    assert location == (in_project / "mlruns" / "artifacts").resolve().as_uri()

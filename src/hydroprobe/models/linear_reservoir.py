@@ -29,14 +29,22 @@ class LinearReservoir:
     name: str = "linear-reservoir"
     initial_storage_mm: float = 0.0
 
-    def simulate(self, precipitation: np.ndarray, temperature: np.ndarray) -> np.ndarray:
+    has_fluxes = True
+
+    def simulate_fluxes(self, precipitation: np.ndarray, temperature: np.ndarray) -> dict[str, np.ndarray]:
+        """Daily flow (mm/d), ET (always 0: the reservoir is lossless) and end-of-day storage (mm)."""
         storage = self.initial_storage_mm
         flow = np.empty(len(precipitation))
+        held = np.empty(len(precipitation))
         for t, p in enumerate(np.asarray(precipitation, dtype=np.float64)):
             storage += p
             flow[t] = self.k * storage
             storage -= flow[t]
-        return mm_per_day_to_m3s(flow, self.area_km2)
+            held[t] = storage
+        return {"flow_mm": flow, "et_mm": np.zeros(len(flow)), "storage_mm": held}
+
+    def simulate(self, precipitation: np.ndarray, temperature: np.ndarray) -> np.ndarray:
+        return mm_per_day_to_m3s(self.simulate_fluxes(precipitation, temperature)["flow_mm"], self.area_km2)
 
 
 @dataclass

@@ -7,6 +7,7 @@ LSTM, a mass-conserving reference, a conceptual model — answers through
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -16,6 +17,10 @@ import torch
 from hydroprobe.data.basin import DISCHARGE, PRECIPITATION, TEMPERATURE
 from hydroprobe.data.scaler import MinMaxScaler
 from hydroprobe.models import build_model
+
+#: What ``simulate_fluxes`` returns, an optional capability beside ``simulate``: daily
+#: discharge and evapotranspiration in mm/d over the basin, storage in mm at the end of the day.
+FLUX_NAMES = ("flow_mm", "et_mm", "storage_mm")
 
 
 @runtime_checkable
@@ -59,18 +64,55 @@ class SequenceModelSimulator:
             axis=1,
         ).astype(np.float32)
 
-    @torch.no_grad()
-    def simulate(self, precipitation: np.ndarray, temperature: np.ndarray) -> np.ndarray:
+    def _window_batches(self, precipitation: np.ndarray, temperature: np.ndarray) -> Iterator[torch.Tensor]:
+        """The input window ending on each day from day ``window - 1`` on, ``batch_size`` days at a time."""
         inputs = torch.as_tensor(self.normalized_inputs(precipitation, temperature))
-        n = len(inputs)
-        out = np.full(n, np.nan)
-        if n < self.window:
-            return out
         offsets = torch.arange(-self.window + 1, 1)
-        days = torch.arange(self.window - 1, n)
-        predicted = []
+        days = torch.arange(self.window - 1, len(inputs))
         for start in range(0, len(days), self.batch_size):
             chunk = days[start : start + self.batch_size]
-            predicted.append(self._model(inputs[chunk[:, None] + offsets].to(self.device)).float().cpu())
-        out[self.window - 1 :] = self.scaler.inverse(torch.cat(predicted).numpy(), DISCHARGE)
+            yield inputs[chunk[:, None] + offsets].to(self.device)
+
+    @torch.no_grad()
+    def simulate(self, precipitation: np.ndarray, temperature: np.ndarray) -> np.ndarray:
+        out = np.full(len(precipitation), np.nan)
+        predicted = [
+            self._model(batch).float().cpu() for batch in self._window_batches(precipitation, temperature)
+        ]
+        if predicted:
+            out[self.window - 1 :] = self.scaler.inverse(torch.cat(predicted).numpy(), DISCHARGE)
         return out
+
+    @property
+    def has_fluxes(self) -> bool:
+        """Whether the network accounts for its water (MC-LSTM's ``forward_fluxes``); an LSTM does not."""
+        return hasattr(self._model, "forward_fluxes")
+
+    @torch.no_grad()
+    def simulate_fluxes(self, precipitation: np.ndarray, temperature: np.ndarray) -> dict[str, np.ndarray]:
+        """Daily ``flow_mm``, ``et_mm`` (mm/d) and ``storage_mm`` (mm, end of day); NaN for spin-up days.
+
+        Day t is read off the window ending on day t, exactly as :meth:`simulate`:
+        its last step's discharge and trash outflow and its stores after that step.
+        Each window starts from empty stores, so water older than the window
+        is forgotten; a water balance over these days shows that as residual.
+        """
+        if not self.has_fluxes:
+            raise TypeError(f"{self.name}: a {type(self._model).__name__} keeps no water balance")
+        parts: dict[str, list[torch.Tensor]] = {name: [] for name in FLUX_NAMES}
+        for batch in self._window_batches(precipitation, temperature):
+            fluxes = self._model.forward_fluxes(batch)
+            for name, source in zip(FLUX_NAMES, ("outflow_mm", "trash_mm", "storage_mm"), strict=True):
+                parts[name].append(fluxes[source][:, -1].double().cpu())
+        out = {name: np.full(len(precipitation), np.nan) for name in FLUX_NAMES}
+        for name, values in parts.items():
+            if values:
+                out[name][self.window - 1 :] = torch.cat(values).numpy()
+        return out
+
+
+def has_fluxes(simulator: DischargeSimulator) -> bool:
+    """Whether ``simulator`` offers ``simulate_fluxes`` (flow, ET and storage in mm) and can use it."""
+    return callable(getattr(simulator, "simulate_fluxes", None)) and bool(
+        getattr(simulator, "has_fluxes", True)
+    )

@@ -31,11 +31,23 @@ def artifact_root(root: Path | None = None) -> Path:
     return main_repo_root(root) / "mlruns" / "artifacts"
 
 
+def _user_uri() -> str | None:
+    """The store the user chose in MLFLOW_TRACKING_URI, not the value MLflow exported for us."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or None
+    return None if uri == _EXPORTED_BY_US else uri
+
+
+_EXPORTED_BY_US: str | None = None
+
+
 def configure(root: Path | None = None) -> str:
     """Point MLflow at the project store (or the server in MLFLOW_TRACKING_URI); return the URI."""
-    uri = os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri(root)
+    uri = _user_uri() or default_tracking_uri(root)
     if uri.startswith("sqlite:///"):
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    global _EXPORTED_BY_US
+    if _user_uri() is None:
+        _EXPORTED_BY_US = uri  # mlflow.set_tracking_uri writes it to MLFLOW_TRACKING_URI
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     return uri
@@ -46,9 +58,9 @@ def experiment(name: str, root: Path | None = None) -> str:
     found = mlflow.get_experiment_by_name(name)
     if found is not None:
         return found.experiment_id
-    location = None
-    if not os.environ.get("MLFLOW_TRACKING_URI"):
-        location = artifact_root(root).as_uri()
+    # mlflow.set_tracking_uri exports MLFLOW_TRACKING_URI, so ask what the *user* chose: the
+    # project store keeps artifacts under mlruns/ of the main repo, never in a DVC temp copy
+    location = None if _user_uri() else artifact_root(root).as_uri()
     return mlflow.create_experiment(name, artifact_location=location)
 
 

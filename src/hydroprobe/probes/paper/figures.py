@@ -1,5 +1,6 @@
 """Paper-style figures: Fig. 3 (Case 1) and Fig. 4 (Case 2) hydrographs under their input
-panels, and Case 2's added precipitation against the flow the models gave back.
+panels, Case 2's added precipitation against the flow the models gave back, and
+where that added water went (flow, ET, storage, residual).
 
 Lines are the champion; shaded bands the 5–95 % range over replicates, so a
 reader sees at once whether a finding holds beyond one seed.
@@ -19,6 +20,15 @@ FIGURES = {
     "case1": "probes_case1.png",
     "case2": "probes_case2.png",
     "case2_mass": "probes_case2_mass.png",
+    "case2_balance": "probes_case2_balance.png",
+}
+
+#: Stacked terms of the added-water balance and their colours (residual last: what is unaccounted).
+BALANCE_STACK = {
+    "flow": "tab:blue",
+    "et": "tab:green",
+    "storage_change": "tab:purple",
+    "residual": "tab:red",
 }
 
 
@@ -135,6 +145,41 @@ def mass_figure(result: dict, path: Path) -> Path:
     return path
 
 
+def balance_figure(result: dict, path: Path) -> Path:
+    """Stacked bars per level: flow, ET, storage change, residual of the added water (champion, mm/yr).
+
+    Terms the model cannot report (null) are left out of the stack; the black
+    tick marks the added precipitation the stack must sum to.
+    """
+    case2 = result["case2"]
+    keys = [k for k in result["levels"] if "water_balance" in case2.get(k, {})]
+    x = np.arange(len(keys))
+    fig = Figure(figsize=(7, 3.6))
+    ax = fig.subplots()
+    positive, negative = np.zeros(len(keys)), np.zeros(len(keys))
+    for term, color in BALANCE_STACK.items():
+        values = np.array([case2[k]["water_balance"][f"{term}_mm"]["champion"] for k in keys], dtype=float)
+        if np.isnan(values).all():
+            continue
+        values = np.nan_to_num(values)
+        bottom = np.where(values >= 0, positive, negative)
+        ax.bar(x, values, bottom=bottom, width=0.6, color=color, label=term.replace("_", " "))
+        positive += np.clip(values, 0, None)
+        negative += np.clip(values, None, 0)
+    added = [case2[k]["water_balance"]["added_mm"]["champion"] for k in keys]
+    ax.scatter(x, added, marker="_", s=600, color="black", label="added precipitation", zorder=3)
+    ax.axhline(0, color="grey", linewidth=0.8)
+    ax.set_xticks(x, [f"{result['levels'][k]['value']:g}" for k in keys])
+    ax.set_xlabel(f"precipitation level ({result['settings']['level_units']})")
+    ax.set_ylabel("mm per year over the basin")
+    ax.legend(fontsize=8)
+    ax.set_title(f"Case 2: where the added water goes ({result['champion']})", fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    return path
+
+
 def write_figures(frames: dict[str, pd.DataFrame], result: dict, figure_dir: Path) -> dict[str, Path]:
     melt_flow = result["observed"]["melt_flow_excluding_peaks_m3s"]
     basin = result["basin"]
@@ -164,4 +209,5 @@ def write_figures(frames: dict[str, pd.DataFrame], result: dict, figure_dir: Pat
             figure_dir / FIGURES["case2"],
         ),
         "case2_mass": mass_figure(result, figure_dir / FIGURES["case2_mass"]),
+        "case2_balance": balance_figure(result, figure_dir / FIGURES["case2_balance"]),
     }

@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from hydroprobe.probes.water_balance import TERMS
+
 #: Ishikari River numbers from the paper (§2.4, §3.1, §3.2, §4).
 PAPER = {
     "melt_flow": 1100.0,
@@ -152,6 +154,29 @@ def paper_table(result: dict) -> list[str]:
     return lines
 
 
+def _balance_cell(node: dict) -> str:
+    """``champion (replicate median)`` in mm; n/a for a term the model cannot report."""
+    champion, median = node["champion"], node.get("median")
+    if champion is None:
+        return "n/a"
+    return f"{champion:+.0f}" + (f" ({median:+.0f})" if median is not None else "")
+
+
+def balance_table(result: dict) -> list[str]:
+    """Level × {added, flow, ET, storage change, residual} of the added water, mm per year."""
+    case2 = result["case2"]
+    levels = [key for key in result["levels"] if "water_balance" in case2.get(key, {})]
+    lines = [
+        "| Level | Added (mm) | Flow (mm) | ET (mm) | Δ storage (mm) | Residual (mm) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for key in levels:
+        balance = case2[key]["water_balance"]
+        cells = [_balance_cell(balance[f"{term}_mm"]) for term in TERMS]
+        lines.append(f"| {result['levels'][key]['value']:g} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def fragment(result: dict, figures: dict[str, Path], relative_to: Path) -> str:
     def link(name: str) -> str:
         return Path(os.path.relpath(figures[name], relative_to)).as_posix()
@@ -177,6 +202,15 @@ def fragment(result: dict, figures: dict[str, Path], relative_to: Path) -> str:
             f"![Case 2: added precipitation vs flow returned]({link('case2_mass')})",
             "",
             *paper_table(result),
+            "",
+            "Where the added water goes (added precipitation of each level minus level 0, per "
+            "simulated year over the basin; champion, replicate median in parentheses). ET is the "
+            "MC-LSTM's trash outflow and n/a for an LSTM, which keeps no water balance; residual = "
+            "added − flow − ET − Δ storage (n/a terms as 0) is water made or lost without account.",
+            "",
+            f"![Case 2: balance of the added water]({link('case2_balance')})",
+            "",
+            *balance_table(result),
             "",
             "Paper levels are 0.01–0.05 normalised (1.01–5.06 mm/d, about 0.3–1.5 × the observed "
             "mean); paper values are matched to this run's levels by rank when there are five. "

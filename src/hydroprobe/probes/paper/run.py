@@ -7,7 +7,8 @@ Outputs, relative to ``out_dir`` (the repository root for the DVC stage):
   inputs' out-of-range counts and the settings;
 * ``plots/probes/case1.csv``, ``plots/probes/case2.csv`` — wide daily
   hydrographs of the simulated years (``day`` is the x axis for ``dvc plots``);
-* ``reports/figures/probes_case1.png``, ``probes_case2.png``, ``probes_case2_mass.png``;
+* ``reports/figures/probes_case1.png``, ``probes_case2.png``, ``probes_case2_mass.png``,
+  ``probes_case2_balance.png``;
 * ``reports/fragments/paper_cases.md`` — the report section with the paper table.
 """
 
@@ -34,6 +35,7 @@ from hydroprobe.probes.paper.case2 import case2_levels, case2_metrics, case2_sce
 from hydroprobe.probes.paper.reference import ObservedReference, observed_reference
 from hydroprobe.probes.paper.settings import ProbeSettings, settings_to_dict
 from hydroprobe.probes.spread import band, spread_tree
+from hydroprobe.probes.water_balance import case2_water_balance
 
 METRICS_FILE = Path("metrics/probes_paper.json")
 CSV_FILES = {"case1": Path("plots/probes/case1.csv"), "case2": Path("plots/probes/case2.csv")}
@@ -46,6 +48,9 @@ CONVENTIONS = {
     "or as many whole years as the model's input window needs",
     "annual_cycle": "peaks and winter low flow are read on the mean annual cycle of the simulated years",
     "volumes": "km³ per simulated year, averaged over the simulated years",
+    "water_balance": "Case 2 added water (level minus level 0) per simulated year, averaged, in mm over "
+    "the basin and km³: residual = added − flow − ET − storage change; ET and storage change are null "
+    "where the model keeps no water balance (LSTM), and the residual is then added − flow",
     "observed_melt_flow": "mean training-period melt-season discharge on days at or below the "
     "peak_exclusion_percentile of melt-season days",
     "out_of_range": "days per hypothetical year whose input, scaled by the champion's training-period "
@@ -76,6 +81,11 @@ def probe_simulator(
     }
     case1["shift_effects"] = shift_effects(case1)
     case2 = case2_metrics(flows["case2"], scenarios["case2"], settings, reference.area_km2)
+    balances = case2_water_balance(
+        simulator, scenarios["case2"], flows["case2"], settings.years, reference.area_km2
+    )
+    for key, balance in balances.items():
+        case2[key]["water_balance"] = balance
     return SimulatorProbes({"case1": case1, "case2": case2}, flows)
 
 
