@@ -15,7 +15,7 @@ from pathlib import Path
 
 import mlflow
 
-from hydroprobe.tracking.store import configure, experiment, experiment_name
+from hydroprobe.tracking.store import probe_run
 
 STAGE = "probe_climate"
 SETTINGS_LOGGED = ("split", "spinup_days", "mass_tolerance", "bootstrap", "seed", "accumulation_season")
@@ -52,12 +52,7 @@ def log_climate_run(
     The files listed in ``result["outputs"]`` (relative to ``out_dir``) become
     artifacts in their folders (``metrics/``, ``plots/climate/``, ``reports/…``).
     """
-    configure(root)
-    experiment_id = experiment(experiment_name(result["basin"]), root)
-    tags = {"stage": STAGE, "model_name": model_name, "model_version": str(model_version)}
-    with mlflow.start_run(
-        experiment_id=experiment_id, run_name=f"{STAGE}-v{model_version}", tags=tags
-    ) as run:
+    with probe_run(result["basin"], STAGE, model_name, model_version, root) as run:
         mlflow.log_params({f"climate.{key}": str(result["settings"][key]) for key in SETTINGS_LOGGED})
         mlflow.log_param("scenarios", ",".join(name for name in result["scenarios"] if name != "baseline"))
         mlflow.log_param(

@@ -16,7 +16,7 @@ from typing import Any
 
 import mlflow
 
-from hydroprobe.tracking.store import configure, experiment, experiment_name
+from hydroprobe.tracking.store import probe_run
 
 STAGE = "probe_paper"
 SPREAD_KEYS = ("median", "p05", "p95", "fraction_true")
@@ -58,12 +58,7 @@ def log_probe_run(
     ``files`` are logged as artifacts under their folder relative to ``out_dir``
     (``metrics/``, ``plots/probes/``, ``reports/figures/``, ``reports/fragments/``).
     """
-    configure(root)
-    experiment_id = experiment(experiment_name(result["basin"]), root)
-    tags = {"stage": STAGE, "model_name": model_name, "model_version": str(model_version)}
-    with mlflow.start_run(
-        experiment_id=experiment_id, run_name=f"{STAGE}-v{model_version}", tags=tags
-    ) as run:
+    with probe_run(result["basin"], STAGE, model_name, model_version, root) as run:
         mlflow.log_params({f"probes.{key}": str(value) for key, value in result["settings"].items()})
         mlflow.log_param("replicates", len(result["replicates"]))
         mlflow.log_metrics(flatten_metrics(result))

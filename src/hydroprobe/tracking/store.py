@@ -10,6 +10,7 @@ the real store instead of vanishing with the copy.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import mlflow
@@ -62,6 +63,17 @@ def experiment(name: str, root: Path | None = None) -> str:
     # project store keeps artifacts under mlruns/ of the main repo, never in a DVC temp copy
     location = None if _user_uri() else artifact_root(root).as_uri()
     return mlflow.create_experiment(name, artifact_location=location)
+
+
+@contextmanager
+def probe_run(basin_id: str, stage: str, model_name: str, model_version: str, root: Path | None = None):
+    """An MLflow run in the basin's experiment, tagged with the probed model's name and version."""
+    configure(root)
+    experiment_id = experiment(experiment_name(basin_id), root)
+    tags = {"stage": stage, "model_name": model_name, "model_version": str(model_version)}
+    name = f"{stage}-v{model_version}"
+    with mlflow.start_run(experiment_id=experiment_id, run_name=name, tags=tags) as run:
+        yield run
 
 
 def experiment_name(basin_id: str) -> str:
