@@ -78,18 +78,32 @@ def test_registered_version_has_challenger_and_champion(in_project):
     assert version.tags["promotion"] == "no champion yet"
 
 
+def test_register_is_idempotent_for_the_same_recipe_and_seed(in_project):
+    assert main(["register"]) == 0
+    record = json.loads((in_project / "outputs/salmon_river/registered.json").read_text())
+    assert record["version"] == "1"
+    assert len(MlflowClient().search_model_versions("name = 'hydroprobe-salmon_river'")) == 1
+
+
 def test_promote_keeps_champion_unless_beaten_or_forced(in_project):
     first = promote(in_project, "salmon_river")
     assert not first["promoted"]
     assert "already the champion" in first["reason"]
     client = MlflowClient()
-    # a second registration of the same run: equal NSE does not beat the champion
-    assert main(["register"]) == 0
-    kept = promote(in_project, "salmon_river")
+    champion = client.get_model_version("hydroprobe-salmon_river", "1")
+    weaker = client.create_model_version(
+        "hydroprobe-salmon_river", source=champion.source, run_id=champion.run_id,
+        tags={**champion.tags, "validation_nse": str(float(champion.tags["validation_nse"]) - 0.1)},
+    )
+    kept = promote(in_project, "salmon_river", version=str(weaker.version))
     assert not kept["promoted"] and "does not beat" in kept["reason"]
-    forced = promote(in_project, "salmon_river", force=True)
-    assert forced["promoted"] and forced["champion_version"] == "2"
-    assert client.get_model_version("hydroprobe-salmon_river", "2").tags["promotion"].startswith("forced")
+    champion_file = json.loads((in_project / "outputs/salmon_river/champion.json").read_text())
+    assert champion_file["champion_version"] == "1"
+    forced = promote(in_project, "salmon_river", version=str(weaker.version), force=True)
+    assert forced["promoted"] and forced["champion_version"] == str(weaker.version)
+    assert client.get_model_version("hydroprobe-salmon_river", weaker.version).tags["promotion"].startswith(
+        "forced"
+    )
 
 
 def test_second_training_reuses_every_finished_replicate(in_project, capsys):
@@ -103,3 +117,11 @@ def test_artifacts_live_under_the_project_store(in_project):
     store.configure(in_project)
     location = mlflow.get_experiment_by_name("hydroprobe-salmon_river").artifact_location
     assert location == (in_project / "mlruns" / "artifacts").resolve().as_uri()
+
+
+def test_test_hydrograph_is_daily_with_gaps_left_empty(in_project):
+    table = pd.read_csv(in_project / "plots/train/hydrograph_test.csv", parse_dates=["date"])
+    assert (table["date"].diff().dropna() == pd.Timedelta(days=1)).all()
+    samples = json.loads((in_project / "metrics/train.json").read_text())["samples"]["test"]["samples"]
+    assert table["simulated"].notna().sum() == samples
+    assert table.loc[table["observed"].isna(), "simulated"].isna().all()

@@ -54,6 +54,10 @@ def register(root: Path, basin_id: str) -> dict:
     layout = Layout(root, basin_id)
     run = _read_json(layout.train_run, "train")
     store.configure(root)
+    name = store.registered_model_name(basin_id)
+    existing = _same_recipe_version(name, run)
+    if existing is not None:  # same recipe, data and seed: identical weights, no new version
+        return _record_registration(layout, name, existing, run)
     spec = run["model_spec"]
     state = _download_weights(run["best_run_id"])
     model = build_model(spec["architecture"])
@@ -62,7 +66,6 @@ def register(root: Path, basin_id: str) -> dict:
     example = np.zeros((1, spec["window"], spec["architecture"]["n_inputs"]), dtype=np.float32)
     with torch.no_grad():
         signature = infer_signature(example, model(torch.as_tensor(example)).numpy())
-    name = store.registered_model_name(basin_id)
     with tempfile.TemporaryDirectory() as tmp:
         spec_path, weights_path = Path(tmp) / SPEC_FILE, Path(tmp) / WEIGHTS_FILE
         spec_path.write_text(json.dumps(spec, indent=2))
@@ -91,9 +94,27 @@ def register(root: Path, basin_id: str) -> dict:
             "model_type": spec["architecture"]["type"],
         },
     )
-    client.set_registered_model_alias(name, "challenger", version.version)
-    record = {"name": name, "version": str(version.version), "run_id": run["best_run_id"],
-              "validation_nse": run["validation_nse"], "model_uri": f"models:/{name}/{version.version}"}
+    return _record_registration(layout, name, version.version, run)
+
+
+def _same_recipe_version(name: str, run: dict) -> str | None:
+    """A registered version trained from the same recipe hash and seed, if any."""
+    client = MlflowClient()
+    try:
+        versions = client.search_model_versions(f"name = '{name}'")
+    except MlflowException:
+        return None
+    for version in sorted(versions, key=lambda v: int(v.version), reverse=True):
+        tags = version.tags
+        if tags.get("config_hash") == run["config_hash"] and tags.get("seed") == str(run["best_seed"]):
+            return str(version.version)
+    return None
+
+
+def _record_registration(layout: Layout, name: str, version: str | int, run: dict) -> dict:
+    MlflowClient().set_registered_model_alias(name, "challenger", str(version))
+    record = {"name": name, "version": str(version), "run_id": run["best_run_id"],
+              "validation_nse": run["validation_nse"], "model_uri": f"models:/{name}/{version}"}
     layout.registered.write_text(json.dumps(record, indent=2) + "\n")
     return record
 
@@ -135,11 +156,11 @@ def promote(root: Path, basin_id: str, version: str | None = None, force: bool =
     if promoted:
         client.set_registered_model_alias(name, "champion", candidate.version)
         champion = client.get_model_version(name, candidate.version)
-    record = {"name": name, "champion_version": str(champion.version), "champion_run_id": champion.run_id,
-              "validation_nse": _version_nse(champion), "candidate_version": str(candidate.version),
-              "promoted": promoted, "reason": reason}
-    Layout(root, basin_id).champion.write_text(json.dumps(record, indent=2) + "\n")
-    return record
+    # champion.json names only the champion: probes rerun when it changes, not on every decision
+    current = {"name": name, "champion_version": str(champion.version), "champion_run_id": champion.run_id,
+               "validation_nse": _version_nse(champion)}
+    Layout(root, basin_id).champion.write_text(json.dumps(current, indent=2) + "\n")
+    return {**current, "candidate_version": str(candidate.version), "promoted": promoted, "reason": reason}
 
 
 @dataclass

@@ -33,7 +33,6 @@ def train_metrics(outcome: TrainingOutcome) -> dict:
         "selected": {"seed": best.seed, "best_epoch": best.result.best_epoch, **best.metrics},
         "distribution": outcome.distribution(),
         "samples": outcome.samples,
-        "paper_ishikari": PAPER_ISHIKARI,
     }
 
 
@@ -69,12 +68,16 @@ def loss_curves(outcome: TrainingOutcome) -> pd.DataFrame:
 
 
 def test_hydrograph(dataset: BasinDataset, days: np.ndarray, simulated: np.ndarray) -> pd.DataFrame:
-    frame = dataset.series.frame.iloc[days]
+    """Every day from the first to the last sample; discharge is empty where it was not
+    observed (or not simulated), so plots show the gaps instead of bridging them."""
+    frame = dataset.series.frame.iloc[days[0] : days[-1] + 1]
+    simulated_all = np.full(len(frame), np.nan)
+    simulated_all[days - days[0]] = np.round(simulated, 3)
     return pd.DataFrame(
         {
             "date": frame.index.strftime("%Y-%m-%d"),
             "observed": frame[DISCHARGE].to_numpy(),
-            "simulated": np.round(simulated, 3),
+            "simulated": simulated_all,
             "precipitation": frame[PRECIPITATION].to_numpy(),
             "temperature": frame[TEMPERATURE].to_numpy(),
         }
