@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from hydroprobe.models.linear_reservoir import ConstantFlow, LinearReservoir
+from hydroprobe.probes.hypothetical import Sinusoid, daily_climatology
 from hydroprobe.probes.paper import ProbeSettings
 from hydroprobe.probes.paper.case2 import case2_levels
 from hydroprobe.probes.paper.reference import observed_reference
@@ -102,7 +103,9 @@ def test_observed_and_inputs_are_reported(reservoir_run, salmon_dataset):
     observed = reservoir_run["observed"]
     span = salmon_dataset.scaler.maximum["temperature"] - salmon_dataset.scaler.minimum["temperature"]
     assert observed["temperature_shift_c"] == pytest.approx(0.05 * span)
-    assert 1 <= observed["temperature_sinusoid"]["coldest_day_of_year"] <= 31
+    climatology = daily_climatology(salmon_dataset.series.frame.loc["1961":"1990", "temperature"])
+    coldest = observed["temperature_sinusoid"]["coldest_day_of_year"]
+    assert coldest == pytest.approx(Sinusoid.fit(climatology).coldest_day)
     # every hypothetical input lies within the training range
     counts = [v["out_of_range"] for case in reservoir_run["inputs"].values() for v in case.values()]
     assert counts == [{"precipitation": 0, "temperature": 0}] * 10

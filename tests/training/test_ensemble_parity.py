@@ -34,14 +34,6 @@ TRAIN = (pd.Timestamp("1961-01-01"), pd.Timestamp("1961-10-31"))
 VALIDATION = (pd.Timestamp("1961-11-01"), pd.Timestamp("1962-03-31"))
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny kernels on 2 shared cores: OpenMP threads waiting on each other cost more than they give."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def tiny_config(**overrides) -> TrainConfig:
     options = dict(window=30, batch_size=64, learning_rate=0.01, max_epochs=2, patience=30, grad_clip=0.0)

@@ -13,21 +13,11 @@ from pathlib import Path
 
 import mlflow
 import pytest
-import torch
 from tune_helpers import RECORD, SMALL_TUNE, SPLITS, tracking_env, write_params
 
 from hydroprobe.data.basin import BasinSeries
 from hydroprobe.data.dataset import BasinDataset, normalize, write_prepared
 from hydroprobe.data.splits import parse_splits
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny models on a shared 2-core machine: one thread avoids oversubscription stalls."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")

@@ -7,20 +7,10 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-import torch
 
 from hydroprobe.data.dataset import BasinDataset
 from hydroprobe.models.linear_reservoir import ConstantFlow, LinearReservoir
 from hydroprobe.probes.climate import ClimateSettings, climate_settings, run_climate_probes
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny LSTMs run ~25× faster on one thread than on two contended cores (measured 0.018 vs 0.47 s)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="session")
