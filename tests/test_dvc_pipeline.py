@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -55,6 +56,9 @@ def clone(tmp_path_factory, shared_data: Path) -> Path:
     params["basins"]["salmon_river"]["splits"] = TINY_SPLITS
     params["climate"].update({"bootstrap": 50, "spinup_days": 365})
     params["probes"]["years"] = 1
+    params["references"]["mclstm"]["model"]["hidden_size"] = 2
+    params["references"]["mclstm"]["train"].update({"window": 30, "max_epochs": 1, "replicates": 2})
+    params["calibration"].update({"evaluations": 10, "replicates": 1, "warmup_years": 1, "spinup_days": 365})
     (target / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     for command in (["git", "init", "-q"], ["git", "add", "-A"],
                     ["git", "-c", "user.name=ci", "-c", "user.email=ci@localhost", "commit", "-qm", "x"]):
@@ -66,16 +70,32 @@ def clone(tmp_path_factory, shared_data: Path) -> Path:
 @pytest.mark.slow
 def test_dvc_repro_runs_every_stage_then_nothing(clone: Path):
     first = _run(["dvc", "repro"], clone)
-    for stage in ("prepare", "normalize", "train", "register", "promote",
-                  "probe_paper", "probe_climate", "report", "tune"):
+    for stage in ("prepare", "normalize", "train", "register", "promote", "probe_paper", "probe_climate",
+                  "reference_train@mclstm", "reference_train@gr4jcn", "reference_probe@mclstm",
+                  "reference_probe@gr4jcn", "compare", "report", "tune"):
         assert f"Running stage '{stage}'" in first
     train = json.loads((clone / "metrics/train.json").read_text())
     assert train["replicates"] == 3
     paper = json.loads((clone / "metrics/probes_paper.json").read_text())
     assert paper
+    assert (clone / "outputs/salmon_river/champion.json").is_file()
+    # the references went through the same train → register → promote → probe chain
+    for name, replicates in (("mclstm", 2), ("gr4jcn", 1)):
+        trained = json.loads((clone / f"references/{name}/metrics/train.json").read_text())
+        assert trained["replicates"] == replicates
+        champion = json.loads((clone / f"outputs/salmon_river/references/{name}/champion.json").read_text())
+        assert champion["name"] == f"hydroprobe-salmon_river-{name}"
+        balance = json.loads((clone / f"references/{name}/metrics/probes_paper.json").read_text())
+        assert balance["basin"] == "salmon_river"
+    comparison = json.loads((clone / "metrics/comparison.json").read_text())
+    assert comparison["models"] == ["LSTM", "MC-LSTM", "GR4J-CemaNeige"]
     report = (clone / "reports/probe_report.md").read_text()
     assert "Case 2" in report and "climate" in report.lower()
-    assert (clone / "outputs/salmon_river/champion.json").is_file()
+    assert "Three models side by side" in report and "Reference model: gr4jcn" in report
+    # every figure the report shows was copied beside the basin's snapshot
+    basin_report = clone / "reports/basins/salmon_river.md"
+    for link in re.findall(r"!\[[^]]*\]\(([^)]+)\)", basin_report.read_text()):
+        assert (basin_report.parent / link).is_file(), link
 
     second = _run(["dvc", "repro"], clone)
     assert "Running stage" not in second

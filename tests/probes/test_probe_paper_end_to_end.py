@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hydroprobe.probes.assemble import assemble_report
+from hydroprobe.probes.assemble import basin_report, combined_report
 from hydroprobe.probes.hypothetical import Scenario, simulate_years
 from hydroprobe.probes.paper import output_files, run_paper_probes
 
@@ -140,22 +140,39 @@ def test_assembled_report_orders_fragments_and_rebases_links(lstm_run, tmp_path)
     _, out = lstm_run
     fragments = out / "reports/fragments"
     (fragments / "zz_notes.md").write_text("## Notes\n\nSee [the data](../../data/README.md).\n")
-    (fragments / "climate.md").write_text("## Climate\n\n![warming](../figures/climate.png)\n")
-    report = assemble_report(fragments, out / "reports/probe_report.md")
+    (fragments / "climate.md").write_text("## Climate\n\n![warming](../figures/probes_case2.png)\n")
+    report = basin_report(out, "Salmon River", "salmon_river", references=[])
     text = report.read_text()
-    assert text.startswith("# Probe report\n")
+    assert report == out / "reports/basins/salmon_river.md"
+    assert text.startswith("# Salmon River\n")
     assert text.index("## Paper cases") < text.index("## Climate") < text.index("## Notes")
-    assert "](figures/probes_case1.png)" in text and "](figures/climate.png)" in text
-    assert "](../data/README.md)" in text
+    # figures are copied beside the basin's snapshot, other links are rebased
+    assert "](salmon_river/reports_figures_probes_case1.png)" in text
+    assert (out / "reports/basins/salmon_river/reports_figures_probes_case2.png").read_bytes() == (
+        out / "reports/figures/probes_case2.png"
+    ).read_bytes()
+    assert "](../../data/README.md)" in text
     for fragment in ("zz_notes.md", "climate.md"):
         (fragments / fragment).unlink()
+
+
+def test_combined_report_has_a_section_per_basin(lstm_run):
+    _, out = lstm_run
+    basin_report(out, "Salmon River", "salmon_river", references=[])
+    other = out / "reports/basins/matapedia.md"
+    other.write_text("# Matapedia River\n\n## Training and accuracy\n\n![q](matapedia/q.png)\n")
+    text = combined_report(out, out / "reports/probe_report.md", first="salmon_river").read_text()
+    assert text.startswith("# Probe report\n")
+    assert text.index("## Salmon River") < text.index("## Matapedia River")
+    assert "### Training and accuracy" in text and "](basins/matapedia/q.png)" in text
+    other.unlink()
 
 
 def test_assembling_without_fragments_says_what_to_run(tmp_path):
     from hydroprobe.errors import DataError
 
     with pytest.raises(DataError, match="hydroprobe probe paper"):
-        assemble_report(tmp_path, tmp_path / "probe_report.md")
+        basin_report(tmp_path, "Nowhere", "nowhere", references=[])
 
 
 def test_a_window_longer_than_a_year_gets_a_longer_spin_up(tiny_lstms):

@@ -8,7 +8,11 @@ from pathlib import Path
 
 from hydroprobe.config import build, find_repo_root, load_params, section
 from hydroprobe.errors import ConfigError
+from hydroprobe.layout import Layout
 from hydroprobe.training.config import ModelConfig, TrainConfig
+
+#: Sections a ``references.<name>`` block may override, merged key by key over the top-level ones.
+OVERRIDABLE = ("model", "train", "calibration")
 
 
 @dataclass
@@ -16,6 +20,7 @@ class StageContext:
     root: Path
     params: dict
     basin_id: str
+    reference: str = ""  # a key of params 'references'; "" = the model under test
 
     @property
     def basin_spec(self) -> dict:
@@ -27,15 +32,57 @@ class StageContext:
             )
         return basins[self.basin_id]
 
+    @property
+    def layout(self) -> Layout:
+        return Layout(self.root, self.basin_id, self.reference)
+
+    def _section(self, name: str) -> tuple[dict, str]:
+        """Top-level section ``name``, overridden by ``references.<reference>.<name>``; and its key path."""
+        values = dict(self.params.get(name) or {})
+        if not self.reference:
+            return values, name
+        block = reference_block(self.params, self.reference)
+        unknown = sorted(set(block) - set(OVERRIDABLE))
+        if unknown:
+            raise ConfigError(
+                f"params.yaml: unknown key 'references.{self.reference}.{unknown[0]}'; "
+                f"a reference overrides {', '.join(OVERRIDABLE)}"
+            )
+        return {**values, **(block.get(name) or {})}, f"references.{self.reference}.{name}"
+
     def model_config(self) -> ModelConfig:
-        return build(ModelConfig, self.params.get("model") or {}, "model")
+        return build(ModelConfig, *self._section("model"))
 
     def train_config(self) -> TrainConfig:
-        return build(TrainConfig, self.params.get("train") or {}, "train")
+        return build(TrainConfig, *self._section("train"))
+
+    def calibration_config(self):
+        from hydroprobe.training.calibration import CalibrationConfig
+
+        return build(CalibrationConfig, *self._section("calibration"))
+
+
+def reference_block(params: dict, name: str) -> dict:
+    """``references.<name>`` of params.yaml, or an error listing the defined references."""
+    references = params.get("references") or {}
+    if name not in references:
+        raise ConfigError(
+            f"params.yaml: no reference '{name}' under 'references'; "
+            f"defined: {', '.join(references) or 'none'}"
+        )
+    return references[name] or {}
 
 
 def add_basin_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--basin", help="basin id from params.yaml 'basins' (default: data.basin)")
+
+
+def add_reference_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--reference", default="",
+        help="a reference model from params.yaml 'references' (default: the model under test, "
+        "'model' + 'train'); its outputs go under references/<name>/",
+    )
 
 
 def add_alias_argument(parser: argparse.ArgumentParser) -> None:
@@ -50,7 +97,7 @@ def context(args: argparse.Namespace) -> StageContext:
     basin = getattr(args, "basin", None) or section(params, "data").get("basin")
     if not basin:
         raise ConfigError("params.yaml: 'data.basin' is empty; name a block of 'basins'")
-    ctx = StageContext(root, params, str(basin))
+    ctx = StageContext(root, params, str(basin), getattr(args, "reference", "") or "")
     # validate the shared sections up front: a typo stops every stage, not only the one reading it
     ctx.model_config()
     ctx.train_config()

@@ -19,6 +19,7 @@ from hydroprobe.errors import HydroprobeError
 
 def build_parser() -> argparse.ArgumentParser:
     from hydroprobe.cli import (
+        compare_cmd,
         data_cmd,
         prepare_cmd,
         probe_cmd,
@@ -34,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"hydroprobe {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (data_cmd, prepare_cmd, train_cmd, registry_cmd, probe_cmd, tune_cmd, report_cmd):
+    for module in (data_cmd, prepare_cmd, train_cmd, registry_cmd, probe_cmd, compare_cmd, tune_cmd,
+                   report_cmd):
         module.register(sub)
     return parser
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from hydroprobe.cli.common import add_alias_argument, add_basin_argument, context
+from hydroprobe.cli.common import add_alias_argument, add_basin_argument, add_reference_argument, context
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -20,14 +20,17 @@ def _run(args: argparse.Namespace) -> int:
     ctx = context(args)
     root, params, basin = ctx.root, ctx.params, ctx.basin_id
     settings = climate_settings(params, basin)
-    models = load_probe_models(basin, alias=args.alias, root=root)
-    label = models.champion.architecture["type"]
+    models = load_probe_models(basin, alias=args.alias, root=root, reference=ctx.reference)
+    out_dir = ctx.layout.out_root
+    label = models.model_type
     print(
         f"probing {models.model_name} v{models.model_version} ({args.alias}) and "
         f"{len(models.replicates)} replicates with {len(settings.scenarios())} climate scenarios on {basin}"
     )
-    result = run_climate_probes({label: (models.champion, models.replicates)}, models.dataset, settings, root)
-    run_id = log_climate_run(result, root, models.model_name, models.model_version, root)
+    result = run_climate_probes(
+        {label: (models.champion, models.replicates)}, models.dataset, settings, out_dir
+    )
+    run_id = log_climate_run(result, out_dir, models.model_name, models.model_version, root)
     band = result["observed_elasticity"]
     print(
         f"observed precipitation elasticity {band['median']:.2f} (5–95 % {band['p05']:.2f}–{band['p95']:.2f})"
@@ -58,4 +61,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_basin_argument(climate)
     add_alias_argument(climate)
+    add_reference_argument(climate)
     climate.set_defaults(func=_run)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from hydroprobe.cli.common import add_alias_argument, add_basin_argument, context
+from hydroprobe.cli.common import add_alias_argument, add_basin_argument, add_reference_argument, context
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -20,13 +20,16 @@ def _run(args: argparse.Namespace) -> int:
     ctx = context(args)
     root, params, basin = ctx.root, ctx.params, ctx.basin_id
     settings = probe_settings(params, basin)
-    models = load_probe_models(basin, alias=args.alias, root=root)
+    models = load_probe_models(basin, alias=args.alias, root=root, reference=ctx.reference)
+    out_dir = ctx.layout.out_root
     print(
         f"probing {models.model_name} v{models.model_version} ({args.alias}) "
         f"and {len(models.replicates)} replicates on {basin}"
     )
-    result = run_paper_probes(models.champion, models.replicates, models.dataset, settings, root)
-    run_id = log_probe_run(result, output_files(root), root, models.model_name, models.model_version, root)
+    result = run_paper_probes(models.champion, models.replicates, models.dataset, settings, out_dir)
+    run_id = log_probe_run(
+        result, output_files(out_dir), out_dir, models.model_name, models.model_version, root
+    )
     case1, case2 = result["case1"]["observed_climatology"], result["case2"]
     print(
         f"Case 1 (P = 0, observed temperature): peak {case1['peak_flow_m3s']['champion']:.1f} m³/s on "
@@ -38,7 +41,7 @@ def _run(args: argparse.Namespace) -> int:
         f"{case2['mass_recovered_max']['champion']:.0%} (champion) against an observed runoff ratio "
         f"of {result['observed']['runoff_ratio']:.0%}"
     )
-    print(f"wrote {', '.join(str(p.relative_to(root)) for p in output_files(root))}; MLflow run {run_id}")
+    print(f"wrote {', '.join(str(p.relative_to(root)) for p in output_files(out_dir))}; MLflow run {run_id}")
     return 0
 
 
@@ -57,4 +60,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_basin_argument(paper)
     add_alias_argument(paper)
+    add_reference_argument(paper)
     paper.set_defaults(func=_run)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from hydroprobe.cli.common import add_basin_argument, context
+from hydroprobe.cli.common import add_basin_argument, add_reference_argument, context
 
 
 def _register(args: argparse.Namespace) -> int:
     from hydroprobe.tracking.registry import register
 
     ctx = context(args)
-    record = register(ctx.root, ctx.basin_id)
+    record = register(ctx.root, ctx.basin_id, ctx.reference)
     print(f"registered {record['name']} version {record['version']} with alias 'challenger'")
     return 0
 
@@ -20,7 +20,7 @@ def _promote(args: argparse.Namespace) -> int:
     from hydroprobe.tracking.registry import promote
 
     ctx = context(args)
-    record = promote(ctx.root, ctx.basin_id, version=args.version, force=args.force)
+    record = promote(ctx.root, ctx.basin_id, version=args.version, force=args.force, reference=ctx.reference)
     verdict = "promoted" if record["promoted"] else "not promoted"
     print(f"{record['name']} v{record['candidate_version']} {verdict}: {record['reason']}; "
           f"champion is v{record['champion_version']}")
@@ -30,10 +30,11 @@ def _promote(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     reg = subparsers.add_parser(
         "register", help="register the selected replicate as 'challenger' (DVC stage 'register')",
-        description="Log the selected replicate as an MLflow pytorch model and register it as "
-        "hydroprobe-<basin> with alias 'challenger'.",
+        description="Log the selected replicate as an MLflow model and register it as "
+        "hydroprobe-<basin> (a reference: hydroprobe-<basin>-<reference>) with alias 'challenger'.",
     )
     add_basin_argument(reg)
+    add_reference_argument(reg)
     reg.set_defaults(func=_register)
     promote = subparsers.add_parser(
         "promote", help="move alias 'champion' to a version that beats it (DVC stage 'promote')",
@@ -41,6 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "beats the current champion's, or always with --force; the reason is stored as a version tag.",
     )
     add_basin_argument(promote)
+    add_reference_argument(promote)
     promote.add_argument("--version", help="model version to promote (default: @challenger)")
     promote.add_argument("--force", action="store_true", help="promote even if it does not beat the champion")
     promote.set_defaults(func=_promote)

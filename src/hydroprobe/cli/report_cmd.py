@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import argparse
 
-from hydroprobe.cli.common import context
+from hydroprobe.cli.common import add_basin_argument, context
 
 
 def _report(args: argparse.Namespace) -> int:
-    from hydroprobe.probes.assemble import assemble_report
+    from hydroprobe.probes.assemble import basin_report, combined_report
 
     ctx = context(args)
-    path = assemble_report(ctx.root / "reports" / "fragments", ctx.root / "reports" / "probe_report.md")
-    print(f"report written to {path}")
+    references = list(ctx.params.get("references") or {})
+    basin = basin_report(ctx.root, ctx.basin_spec.get("name", ctx.basin_id), ctx.basin_id, references)
+    path = combined_report(ctx.root, ctx.root / "reports" / "probe_report.md", first=ctx.basin_id)
+    print(f"basin report {basin.relative_to(ctx.root)}; combined report {path.relative_to(ctx.root)}")
     return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "report", help="assemble reports/probe_report.md (DVC stage 'report')",
-        description="Join the probe stages' report fragments into reports/probe_report.md.",
+        description="Join this basin's report fragments (model under test, comparison, references) into "
+        "reports/basins/<basin>.md with a copy of its figures, then every basin's report into "
+        "reports/probe_report.md, one section per basin.",
     )
+    add_basin_argument(parser)
     parser.set_defaults(func=_report)

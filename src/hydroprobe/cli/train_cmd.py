@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import argparse
 
-from hydroprobe.cli.common import add_basin_argument, context
+from hydroprobe.cli.common import add_basin_argument, add_reference_argument, context
 
 
 def _train(args: argparse.Namespace) -> int:
     from hydroprobe.tracking.train_stage import run_training
 
     ctx = context(args)
-    model, train = ctx.model_config(), ctx.train_config()
-    record = run_training(ctx.root, ctx.basin_id, model, train)
+    model, train, calibration = ctx.model_config(), ctx.train_config(), ctx.calibration_config()
+    record = run_training(ctx.root, ctx.basin_id, model, train, calibration, ctx.reference)
+    count = calibration.replicates if model.type == "gr4jcn" else train.replicates
     print(
-        f"trained {train.replicates} replicate(s) of {model.type}; selected seed "
+        f"fitted {count} replicate(s) of {model.type}; selected seed "
         f"{record['best_seed']} (validation NSE {record['validation_nse']:.3f}); "
         f"MLflow run {record['parent_run_id']}"
     )
@@ -26,8 +27,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "train", help="train train.replicates models and select the best (DVC stage 'train')",
         description=(
             "Train train.replicates replicates (seeds train.seed + k), each a nested MLflow run; "
-            "finished replicates are reused after an interruption. Selection: highest validation NSE."
+            "finished replicates are reused after an interruption. Selection: highest validation NSE. "
+            "A conceptual model (model.type gr4jcn) is calibrated instead: calibration.replicates "
+            "independent spotpy searches of calibration.evaluations Raven runs each."
         ),
     )
     add_basin_argument(parser)
+    add_reference_argument(parser)
     parser.set_defaults(func=_train)

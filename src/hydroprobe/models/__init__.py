@@ -8,6 +8,8 @@ from hydroprobe.models.lstm import LSTMRegressor
 from hydroprobe.models.mclstm import MassConservingLSTM
 
 MODEL_TYPES: dict[str, type[nn.Module]] = {"lstm": LSTMRegressor, "mclstm": MassConservingLSTM}
+#: Models that are calibrated, not trained (``hydroprobe.training.calibration``); RavenPy runs them.
+CONCEPTUAL_TYPES = ("gr4jcn",)
 
 
 def build_model(architecture: dict) -> nn.Module:

@@ -32,6 +32,10 @@ from hydroprobe.models.linear_reservoir import mm_per_day_to_m3s
 #: Initial output-gate bias: sigmoid(-3) ≈ 5 % of each store leaves per day, so
 #: untrained stores remember weeks of rain instead of draining half every day.
 OUTPUT_GATE_BIAS = -3.0
+#: Initial redistribution logits on the diagonal: each store starts by keeping most of its
+#: water (e³/(e³+H−1) ≈ 74 % at H = 8) instead of mixing evenly into every cell, the trash
+#: cell included, each day, which drains all memory and traps training near "predict the mean".
+REDISTRIBUTION_DIAGONAL_BIAS = 3.0
 #: Guard of the store normalisation when all stores are empty.
 STORE_EPSILON = 1e-5
 
@@ -98,6 +102,8 @@ class MassConservingLSTM(nn.Module):
         self.gates = nn.Linear(n_inputs + hidden_size, hidden_size * (hidden_size + 2))
         with torch.no_grad():
             self.gates.bias[-hidden_size:].fill_(OUTPUT_GATE_BIAS)
+            mixing_bias = self.gates.bias[hidden_size:-hidden_size].view(hidden_size, hidden_size)
+            mixing_bias.fill_diagonal_(REDISTRIBUTION_DIAGONAL_BIAS)
 
     def architecture(self) -> dict:
         """What is needed to rebuild the module before loading a state_dict (JSON-serialisable)."""

@@ -1,22 +1,29 @@
-"""``reports/probe_report.md`` from whatever fragments the probe stages wrote.
+"""``reports/probe_report.md`` from whatever fragments the probe stages wrote, one section per basin.
 
-Each probe stage writes one Markdown fragment into ``reports/fragments/``;
-this joins those present in a fixed order (known sections first, then any
-others alphabetically, so nothing is silently dropped). Relative links in a
-fragment are written relative to the fragment's folder and rewritten here to
-stay valid from the assembled report's folder.
+Each stage writes one Markdown fragment into ``reports/fragments/`` (a
+reference model into ``references/<name>/reports/fragments/``). A basin's
+report joins those present in a fixed order (known sections first, then any
+others alphabetically, so nothing is silently dropped), with each reference
+model's sections under a heading of its own, and is kept as
+``reports/basins/<basin>.md`` with a copy of every figure it shows in
+``reports/basins/<basin>/``: the next basin's run overwrites the shared
+figures, not this snapshot. ``reports/probe_report.md`` then holds every
+basin's snapshot, one section each. Relative links are rewritten to stay
+valid from wherever the text lands.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 from pathlib import Path
 
 from hydroprobe.errors import DataError
 
 #: Known fragments, in report order.
-ORDER = ("training.md", "paper_cases.md", "climate.md")
+ORDER = ("training.md", "comparison.md", "paper_cases.md", "climate.md")
+BASINS_DIR = Path("reports") / "basins"
 TITLE = "# Probe report"
 _LINK = re.compile(r"(\]\()([^)\s]+)(\))")
 
@@ -32,22 +39,72 @@ def _rebase(text: str, source_dir: Path, target_dir: Path) -> str:
     return _LINK.sub(relink, text)
 
 
-def fragment_files(fragments_dir: Path) -> list[Path]:
-    present = {path.name: path for path in Path(fragments_dir).glob("*.md")}
-    known = [present.pop(name) for name in ORDER if name in present]
-    return known + [present[name] for name in sorted(present)]
+def _demote(text: str, levels: int = 1) -> str:
+    """Push every Markdown heading ``levels`` deeper (a section becomes a subsection)."""
+    return re.sub(r"^(#+) ", lambda m: "#" * (len(m[1]) + levels) + " ", text, flags=re.MULTILINE)
 
 
-def assemble_report(fragments_dir: Path, out_path: Path) -> Path:
-    """Write ``out_path`` from the fragments in ``fragments_dir``; return ``out_path``."""
-    fragments_dir, out_path = Path(fragments_dir), Path(out_path)
+def _snapshot_images(text: str, source_dir: Path, image_dir: Path) -> str:
+    """Copy every local image ``text`` shows into ``image_dir``; point the links at the copies."""
+    def copy(match: re.Match) -> str:
+        target = match[2]
+        source = source_dir / target
+        if "://" in target or not source.is_file() or source.suffix.lower() not in (".png", ".svg", ".jpg"):
+            return match[0]
+        name = "_".join(Path(os.path.relpath(source.resolve(), image_dir.parents[2].resolve())).parts)
+        image_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, image_dir / name)
+        return f"{match[1]}{image_dir.name}/{name}{match[3]}"
+
+    return _LINK.sub(copy, text)
+
+
+def basin_report(root: Path, basin_name: str, basin_id: str, references: list[str]) -> Path:
+    """``reports/basins/<basin>.md``: this run's fragments, references under their own headings."""
+    root = Path(root)
+    out_path = root / BASINS_DIR / f"{basin_id}.md"
+    parts = [_joined(root / "reports" / "fragments", out_path.parent)]
+    for name in references:
+        fragments = root / "references" / name / "reports" / "fragments"
+        if fragment_files(fragments):
+            parts.append(f"## Reference model: {name}\n\n" + _demote(_joined(fragments, out_path.parent)))
+    text = "\n\n".join([f"# {basin_name}", *parts])
+    image_dir = out_path.parent / basin_id
+    shutil.rmtree(image_dir, ignore_errors=True)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(_snapshot_images(text, out_path.parent, image_dir) + "\n")
+    return out_path
+
+
+def _joined(fragments_dir: Path, target_dir: Path) -> str:
     files = fragment_files(fragments_dir)
     if not files:
         raise DataError(
             f"no report fragments (*.md) in {fragments_dir}: run the probe stages "
             "(`hydroprobe probe paper`, `hydroprobe probe climate`) first"
         )
-    parts = [_rebase(path.read_text().strip(), path.parent, out_path.parent) for path in files]
+    return "\n\n".join(_rebase(path.read_text().strip(), path.parent, target_dir) for path in files)
+
+
+def combined_report(root: Path, out_path: Path, first: str) -> Path:
+    """``out_path`` with every basin report in ``reports/basins/`` (``first`` leading), one section each."""
+    root, out_path = Path(root), Path(out_path)
+    reports = sorted((root / BASINS_DIR).glob("*.md"), key=lambda p: (p.stem != first, p.stem))
+    if not reports:
+        raise DataError(f"no basin reports in {root / BASINS_DIR}: run `hydroprobe report` after the probes")
+    contents = ", ".join(f"[{p.read_text().splitlines()[0].lstrip('# ')}](#{_anchor(p)})" for p in reports)
+    parts = [_demote(_rebase(p.read_text().strip(), p.parent, out_path.parent)) for p in reports]
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text("\n\n".join([TITLE, *parts]) + "\n")
+    out_path.write_text("\n\n".join([TITLE, f"Basins: {contents}.", *parts]) + "\n")
     return out_path
+
+
+def _anchor(path: Path) -> str:
+    title = path.read_text().splitlines()[0].lstrip("# ").strip().lower()
+    return re.sub(r"[^a-z0-9 -]", "", title).replace(" ", "-")
+
+
+def fragment_files(fragments_dir: Path) -> list[Path]:
+    present = {path.name: path for path in Path(fragments_dir).glob("*.md")}
+    known = [present.pop(name) for name in ORDER if name in present]
+    return known + [present[name] for name in sorted(present)]

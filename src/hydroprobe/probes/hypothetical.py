@@ -98,9 +98,13 @@ class Scenario:
 
 
 def spinup_years(simulator: DischargeSimulator) -> int:
-    """One year, or enough whole years to fill the simulator's input window (``window`` attribute)."""
-    window = int(getattr(simulator, "window", 1))
-    return max(1, -(-(window - 1) // DAYS_PER_YEAR))
+    """Whole years that fill the simulator's input window (``window``) or its ``spinup_days``; at least one.
+
+    A sequence model needs a full window before its first answer; a storage
+    model (``spinup_days``) needs time to forget its initial stores.
+    """
+    needed = max(int(getattr(simulator, "window", 1)) - 1, int(getattr(simulator, "spinup_days", 0)))
+    return max(1, -(-needed // DAYS_PER_YEAR))
 
 
 def simulate_years(simulator: DischargeSimulator, scenario: Scenario, years: int) -> np.ndarray:

@@ -27,9 +27,10 @@ from hydroprobe.data.dataset import BasinDataset
 from hydroprobe.data.scaler import MinMaxScaler
 from hydroprobe.errors import HydroprobeError
 from hydroprobe.layout import Layout
-from hydroprobe.models import build_model
-from hydroprobe.models.simulator import SequenceModelSimulator
+from hydroprobe.models import CONCEPTUAL_TYPES, build_model
+from hydroprobe.models.simulator import DischargeSimulator, SequenceModelSimulator
 from hydroprobe.tracking import store
+from hydroprobe.training.calibration import build_simulator
 
 SPEC_FILE = "model_spec.json"
 WEIGHTS_FILE = "state_dict.pt"
@@ -49,42 +50,34 @@ def _download_weights(run_id: str) -> dict:
         return torch.load(path, map_location="cpu", weights_only=True)
 
 
-def register(root: Path, basin_id: str) -> dict:
-    """Log the selected replicate as an MLflow pytorch model, register it, alias ``challenger``."""
-    layout = Layout(root, basin_id)
+def register(root: Path, basin_id: str, reference: str = "") -> dict:
+    """Log the selected replicate as an MLflow model, register it, alias ``challenger``.
+
+    A network is logged as an MLflow pytorch model (signature, input example);
+    a conceptual model as its JSON spec and parameter file, which is all that
+    rebuilds it (Raven runs it; there is nothing to pickle).
+    """
+    layout = Layout(root, basin_id, reference)
     run = _read_json(layout.train_run, "train")
     store.configure(root)
-    name = store.registered_model_name(basin_id)
+    name = store.registered_model_name(basin_id, reference)
     existing = _same_recipe_version(name, run)
     if existing is not None:  # same recipe, data and seed: identical weights, no new version
         return _record_registration(layout, name, existing, run)
     spec = run["model_spec"]
     state = _download_weights(run["best_run_id"])
-    model = build_model(spec["architecture"])
-    model.load_state_dict(state)
-    model.eval()
-    example = np.zeros((1, spec["window"], spec["architecture"]["n_inputs"]), dtype=np.float32)
-    with torch.no_grad():
-        signature = infer_signature(example, model(torch.as_tensor(example)).numpy())
-    with tempfile.TemporaryDirectory() as tmp:
-        spec_path, weights_path = Path(tmp) / SPEC_FILE, Path(tmp) / WEIGHTS_FILE
-        spec_path.write_text(json.dumps(spec, indent=2))
-        torch.save(state, weights_path)
-        with mlflow.start_run(run_id=run["best_run_id"]):
-            info = mlflow.pytorch.log_model(
-                model,
-                name="model",
-                signature=signature,
-                input_example=example,
-                extra_files=[str(spec_path), str(weights_path)],
-                pip_requirements=[f"torch=={torch.__version__.split('+')[0]}"],
-            )
+    if spec["architecture"]["type"] in CONCEPTUAL_TYPES:
+        model_uri = _log_spec_model(run["best_run_id"], spec, state)
+    else:
+        model_uri = _log_torch_model(run["best_run_id"], spec, state)
     client = MlflowClient()
     with contextlib.suppress(MlflowException):  # raised when it already exists
-        client.create_registered_model(name, tags={"basin": basin_id})
+        client.create_registered_model(
+            name, tags={"basin": basin_id, "reference": reference or "model-under-test"}
+        )
     version = client.create_model_version(
         name,
-        source=info.model_uri,
+        source=model_uri,
         run_id=run["best_run_id"],
         tags={
             "validation_nse": f"{run['validation_nse']:.6f}",
@@ -95,6 +88,44 @@ def register(root: Path, basin_id: str) -> dict:
         },
     )
     return _record_registration(layout, name, version.version, run)
+
+
+def _spec_files(folder: Path, spec: dict, state: dict) -> list[str]:
+    spec_path, weights_path = folder / SPEC_FILE, folder / WEIGHTS_FILE
+    spec_path.write_text(json.dumps(spec, indent=2))
+    torch.save(state, weights_path)
+    return [str(spec_path), str(weights_path)]
+
+
+def _log_spec_model(run_id: str, spec: dict, state: dict) -> str:
+    """Spec and parameters under the run's ``model/`` artifacts; the registry points there."""
+    with tempfile.TemporaryDirectory() as tmp:
+        files = _spec_files(Path(tmp), spec, state)
+        client = MlflowClient()
+        for path in files:
+            client.log_artifact(run_id, path, artifact_path="model")
+    return f"runs:/{run_id}/model"
+
+
+def _log_torch_model(run_id: str, spec: dict, state: dict) -> str:
+    model = build_model(spec["architecture"])
+    model.load_state_dict(state)
+    model.eval()
+    example = np.zeros((1, spec["window"], spec["architecture"]["n_inputs"]), dtype=np.float32)
+    with torch.no_grad():
+        signature = infer_signature(example, model(torch.as_tensor(example)).numpy())
+    with tempfile.TemporaryDirectory() as tmp:
+        files = _spec_files(Path(tmp), spec, state)
+        with mlflow.start_run(run_id=run_id):
+            info = mlflow.pytorch.log_model(
+                model,
+                name="model",
+                signature=signature,
+                input_example=example,
+                extra_files=files,
+                pip_requirements=[f"torch=={torch.__version__.split('+')[0]}"],
+            )
+    return info.model_uri
 
 
 def _same_recipe_version(name: str, run: dict) -> str | None:
@@ -123,11 +154,13 @@ def _version_nse(version) -> float:
     return float(version.tags.get("validation_nse", "nan"))
 
 
-def promote(root: Path, basin_id: str, version: str | None = None, force: bool = False) -> dict:
+def promote(
+    root: Path, basin_id: str, version: str | None = None, force: bool = False, reference: str = ""
+) -> dict:
     """Move ``champion`` to ``version`` (default: the challenger) if it beats the champion."""
     store.configure(root)
     client = MlflowClient()
-    name = store.registered_model_name(basin_id)
+    name = store.registered_model_name(basin_id, reference)
     try:
         candidate = (client.get_model_version(name, version) if version
                      else client.get_model_version_by_alias(name, "challenger"))
@@ -159,7 +192,7 @@ def promote(root: Path, basin_id: str, version: str | None = None, force: bool =
     # champion.json names only the champion: probes rerun when it changes, not on every decision
     current = {"name": name, "champion_version": str(champion.version), "champion_run_id": champion.run_id,
                "validation_nse": _version_nse(champion)}
-    Layout(root, basin_id).champion.write_text(json.dumps(current, indent=2) + "\n")
+    Layout(root, basin_id, reference).champion.write_text(json.dumps(current, indent=2) + "\n")
     return {**current, "candidate_version": str(candidate.version), "promoted": promoted, "reason": reason}
 
 
@@ -169,23 +202,29 @@ class ProbeModels:
 
     model_name: str
     model_version: str
-    champion: SequenceModelSimulator
-    replicates: list[SequenceModelSimulator]
+    champion: DischargeSimulator
+    replicates: list[DischargeSimulator]
     dataset: BasinDataset
+    model_type: str = "lstm"
 
 
-def _simulator(name: str, spec: dict, state: dict) -> SequenceModelSimulator:
+def _simulator(name: str, spec: dict, state: dict) -> DischargeSimulator:
+    """The probes' simulator for a stored spec and weights (a network, or a conceptual model's parameters)."""
+    if spec["architecture"]["type"] in CONCEPTUAL_TYPES:
+        return build_simulator(name, spec["architecture"], state)
     return SequenceModelSimulator(
         name=name, architecture=spec["architecture"], state_dict=state,
         scaler=MinMaxScaler.from_dict(spec["scaler"]), window=spec["window"],
     )
 
 
-def load_probe_models(basin_id: str, alias: str = "champion", root: Path | None = None) -> ProbeModels:
-    """Load ``models:/hydroprobe-<basin>@<alias>`` and its sibling replicates, weights-only."""
+def load_probe_models(
+    basin_id: str, alias: str = "champion", root: Path | None = None, reference: str = ""
+) -> ProbeModels:
+    """Load ``models:/<registered name>@<alias>`` and its sibling replicates, weights-only."""
     store.configure(root)
     client = MlflowClient()
-    name = store.registered_model_name(basin_id)
+    name = store.registered_model_name(basin_id, reference)
     try:
         version = client.get_model_version_by_alias(name, alias)
     except MlflowException as error:
@@ -209,4 +248,5 @@ def load_probe_models(basin_id: str, alias: str = "champion", root: Path | None 
         for r in sorted(siblings, key=lambda r: int(r.data.tags.get("seed", 0)))
     ]
     dataset = BasinDataset.load(Layout(root or find_repo_root(), basin_id).basin_dir)
-    return ProbeModels(name, str(version.version), champion, replicates, dataset)
+    model_type = spec["architecture"]["type"]
+    return ProbeModels(name, str(version.version), champion, replicates, dataset, model_type)

@@ -80,5 +80,6 @@ def experiment_name(basin_id: str) -> str:
     return f"hydroprobe-{basin_id}"
 
 
-def registered_model_name(basin_id: str) -> str:
-    return f"hydroprobe-{basin_id}"
+def registered_model_name(basin_id: str, reference: str = "") -> str:
+    """``hydroprobe-<basin>`` for the model under test, ``hydroprobe-<basin>-<reference>`` for a reference."""
+    return f"hydroprobe-{basin_id}-{reference}" if reference else f"hydroprobe-{basin_id}"

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import mlflow
+import numpy as np
+import pandas as pd
 from mlflow.entities import RunStatus
 
 from hydroprobe.data.dataset import BasinDataset
 from hydroprobe.layout import Layout
+from hydroprobe.models import CONCEPTUAL_TYPES
 from hydroprobe.tracking import store
 from hydroprobe.tracking.provenance import dataset_hash, git_commit
 from hydroprobe.tracking.training_run import (
@@ -20,10 +24,23 @@ from hydroprobe.tracking.training_run import (
     protocol_tag,
 )
 from hydroprobe.training import outputs
+from hydroprobe.training.calibration import CalibrationConfig, calibrate_replicates, simulate_record
 from hydroprobe.training.config import ModelConfig, TrainConfig
 from hydroprobe.training.device import configure_cpu, resolve_device
 from hydroprobe.training.progress import ConsoleProgress
 from hydroprobe.training.replicates import simulate_physical, split_samples, train_replicates
+
+
+def _conceptual_test(dataset: BasinDataset, outcome, calibration: CalibrationConfig):
+    """Test-split days (row positions in the record) and the selected calibration's discharge on them."""
+    best = outcome.best
+    simulated = simulate_record(
+        dataset, outcome.architecture, best.result.state_dict, calibration.warmup_years
+    )
+    start, end = dataset.splits["test"]
+    index = dataset.series.frame.index
+    days = np.flatnonzero((index >= pd.Timestamp(start)) & (index <= pd.Timestamp(end)))
+    return days, simulated.reindex(index[days]).to_numpy()
 
 
 def model_spec(architecture: dict, window: int, dataset: BasinDataset) -> dict:
@@ -36,45 +53,71 @@ def model_spec(architecture: dict, window: int, dataset: BasinDataset) -> dict:
     }
 
 
-def run_training(root: Path, basin_id: str, model: ModelConfig, train: TrainConfig) -> dict:
-    """Train every replicate, track it, write the stage's outputs; return the run record."""
-    layout = Layout(root, basin_id)
+def run_training(
+    root: Path,
+    basin_id: str,
+    model: ModelConfig,
+    train: TrainConfig,
+    calibration: CalibrationConfig | None = None,
+    reference: str = "",
+) -> dict:
+    """Train (or, for a conceptual model, calibrate) every replicate, track it, write the stage's outputs.
+
+    Returns the run record (``train_run.json``) that ``register`` reads.
+    """
+    layout = Layout(root, basin_id, reference)
     dataset = BasinDataset.load(layout.basin_dir)
+    conceptual = model.type in CONCEPTUAL_TYPES
+    calibration = calibration or CalibrationConfig()
     device = resolve_device(train.device)
     configure_cpu(train.threads)
     store.configure(root)
     experiment_id = store.experiment(store.experiment_name(basin_id), root)
-    tags = {"basin": basin_id, "model_type": model.type, "protocol": protocol_tag(model, train)}
-    with mlflow.start_run(experiment_id=experiment_id, run_name=f"train-{basin_id}") as parent:
+    protocol = f"calibration-{calibration.algorithm}" if conceptual else protocol_tag(model, train)
+    tags = {"basin": basin_id, "model_type": model.type, "protocol": protocol,
+            "reference": reference or "model-under-test"}
+    name = f"{'calibrate' if conceptual else 'train'}-{basin_id}" + (f"-{reference}" if reference else "")
+    with mlflow.start_run(experiment_id=experiment_id, run_name=name) as parent:
         mlflow.set_tags({**tags, ROLE_TAG: "training", "git_commit": git_commit(root),
                          "dataset_md5": dataset_hash(root), "dataset_fingerprint": dataset.fingerprint})
-        mlflow.log_params(flat_params(model, train, basin_id))
-        progress = ConsoleProgress(train.replicates, train.max_epochs)
+        if conceptual:
+            mlflow.log_params({"basin": basin_id, "model.type": model.type,
+                               **{f"calibration.{k}": v for k, v in asdict(calibration).items()}})
+        else:
+            mlflow.log_params(flat_params(model, train, basin_id))
+        replicates, steps = ((calibration.replicates, calibration.evaluations) if conceptual
+                             else (train.replicates, train.max_epochs))
+        progress = ConsoleProgress(replicates, steps, step="evaluation" if conceptual else "epoch")
         observer = MlflowReplicateObserver(experiment_id, parent.info.run_id, tags, progress)
         try:
-            outcome = train_replicates(
-                dataset, model, train, layout.replicate_cache, device, observer
-            )
+            if conceptual:
+                outcome = calibrate_replicates(dataset, calibration, layout.replicate_cache, observer)
+            else:
+                outcome = train_replicates(dataset, model, train, layout.replicate_cache, device, observer)
         except BaseException as error:
             observer.kill_open_runs()
             killed = isinstance(error, KeyboardInterrupt | SystemExit)
             mlflow.end_run(RunStatus.to_string(RunStatus.KILLED if killed else RunStatus.FAILED))
             raise
-        spec = model_spec(outcome.architecture, train.window, dataset)
+        window = 1 if conceptual else train.window
+        spec = model_spec(outcome.architecture, window, dataset)
         log_training_summary(outcome, observer, spec)
 
         best = outcome.best
-        series = dataset.windowed(train.window)
-        test_days = split_samples(dataset, series)["test"].days
-        simulated = simulate_physical(
-            outcome.architecture, best.result.state_dict, dataset, series, test_days,
-            train.eval_batch_size, device,
-        )
+        if conceptual:
+            test_days, simulated = _conceptual_test(dataset, outcome, calibration)
+        else:
+            series = dataset.windowed(train.window)
+            test_days = split_samples(dataset, series)["test"].days
+            simulated = simulate_physical(
+                outcome.architecture, best.result.state_dict, dataset, series, test_days,
+                train.eval_batch_size, device,
+            )
         hydrograph = outputs.test_hydrograph(dataset, test_days, simulated)
         outputs.write_all(
             outcome, hydrograph, dataset.series.meta.name, layout.train_metrics,
             layout.replicates_table, layout.train_plots, layout.figures / "train",
-            root / "reports" / "fragments" / "training.md",
+            layout.fragments / "training.md",
         )
         for path in (layout.train_metrics, layout.replicates_table):
             mlflow.log_artifact(str(path))

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from hydroprobe.config import require
 from hydroprobe.data.basin import DISCHARGE, PRECIPITATION
-from hydroprobe.models import MODEL_TYPES
+from hydroprobe.models import CONCEPTUAL_TYPES, MODEL_TYPES
 
 if TYPE_CHECKING:
     from hydroprobe.data.dataset import BasinDataset
@@ -21,16 +21,15 @@ ENGINES = ("auto", "sequential", "ensemble")
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """``model.*``: which network and its size."""
+    """``model.*``: which network and its size (``gr4jcn``: the conceptual model, see ``calibration``)."""
 
     type: str = "lstm"
     hidden_size: int = 50
     initial_forget_bias: float | None = None  # LSTM only; None = PyTorch's init (the paper)
 
     def __post_init__(self) -> None:
-        require(
-            self.type in MODEL_TYPES, "model.type", f"must be one of {tuple(MODEL_TYPES)} (got {self.type!r})"
-        )
+        known = (*MODEL_TYPES, *CONCEPTUAL_TYPES)
+        require(self.type in known, "model.type", f"must be one of {known} (got {self.type!r})")
         smallest = 2 if self.type == "mclstm" else 1  # MC-LSTM: a trash cell plus a discharge cell
         require(
             self.hidden_size >= smallest,

@@ -11,8 +11,9 @@ from tqdm import tqdm
 class ConsoleProgress:
     """A :class:`~hydroprobe.training.replicates.ReplicateObserver` that only reports."""
 
-    def __init__(self, replicates: int, max_epochs: int, stream=None):
+    def __init__(self, replicates: int, max_epochs: int, stream=None, step: str = "epoch"):
         self.stream = stream or sys.stderr
+        self.step = step  # what one step is: an epoch, or one model evaluation of a calibration
         self.interactive = self.stream.isatty() and not os.environ.get("CI")
         self.max_epochs = max_epochs
         self.done = 0
@@ -32,14 +33,14 @@ class ConsoleProgress:
                 position=1 + len(self._bars),
             )
         else:
-            self._line(f"replicate seed {seed}: training")
+            self._line(f"replicate seed {seed}: {'calibrating' if self.step != 'epoch' else 'training'}")
 
     def epoch_finished(self, seed: int, epoch: int, train_loss: float, validation_loss: float) -> None:
         if seed in self._bars:
             self._bars[seed].update(1)
             self._bars[seed].set_postfix(train=f"{train_loss:.4g}", val=f"{validation_loss:.4g}")
         elif epoch % 10 == 0 or epoch == 1:
-            self._line(f"  seed {seed} epoch {epoch}: train {train_loss:.5f} val {validation_loss:.5f}")
+            self._line(f"  seed {seed} {self.step} {epoch}: train {train_loss:.5f} val {validation_loss:.5f}")
 
     def replicate_finished(self, outcome) -> None:
         self.done += 1
@@ -50,7 +51,7 @@ class ConsoleProgress:
             self._overall.update(1)
         v = outcome.metrics["validation"]
         self._line(
-            f"replicate seed {outcome.seed} done ({self.done}/{self.replicates}): best epoch "
+            f"replicate seed {outcome.seed} done ({self.done}/{self.replicates}): best {self.step} "
             f"{outcome.result.best_epoch}/{outcome.result.epochs_run}, validation NSE {v['nse']:.3f}"
         )
 

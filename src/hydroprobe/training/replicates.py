@@ -25,7 +25,7 @@ from hydroprobe.data.splits import SPLIT_NAMES
 from hydroprobe.data.windows import SampleIndex, WindowedSeries
 from hydroprobe.training import metrics
 from hydroprobe.training.config import ModelConfig, TrainConfig, config_hash
-from hydroprobe.training.ensemble import train_ensemble
+from hydroprobe.training.ensemble import MAX_GROUP, train_ensemble
 from hydroprobe.training.trainer import (
     ReplicateResult,
     init_model,
@@ -219,6 +219,17 @@ def train_replicates(
     return outcome
 
 
+def ensemble_group_size(replicates: int, device: torch.device) -> int:
+    """Replicates stacked at once: all of them on a GPU, :data:`MAX_GROUP` on a CPU.
+
+    On an H100 the ensemble beat cuDNN's ``nn.LSTM`` only from ~100 stacked replicates
+    (2.1–2.5× at 100, 0.4–0.5× at 16; benchmarks/RESULTS.md), so groups of 32 would make the
+    paper's 100 replicates slower there; 100 replicates took 12.8 GB. On a CPU the group bounds
+    the memory (~95 MB per replicate at the paper's size).
+    """
+    return max(1, replicates) if device.type == "cuda" else MAX_GROUP
+
+
 def _train(
     architecture: dict,
     series: WindowedSeries,
@@ -249,6 +260,7 @@ def _train(
             list(seeds),
             device,
             observer.epoch_finished if observer else None,
+            max_group=ensemble_group_size(len(seeds), device),
         )
         return
     for seed in seeds:

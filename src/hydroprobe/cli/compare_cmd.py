@@ -1,0 +1,79 @@
+"""``hydroprobe compare``: the model under test beside every reference model (DVC stage 'compare').
+
+Reads each model's own outputs (train metrics, paper-probe metrics, Case 1
+hydrographs), writes ``metrics/comparison.json``, the report fragment
+``reports/fragments/comparison.md`` and two figures, and logs them as one
+MLflow run in the basin's experiment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from hydroprobe.cli.common import StageContext, add_basin_argument, context
+
+#: How each model type is named in tables and figures, and whether it conserves mass.
+LABELS = {"lstm": "LSTM", "mclstm": "MC-LSTM", "gr4jcn": "GR4J-CemaNeige"}
+CONSERVING = {"lstm": False, "mclstm": True, "gr4jcn": True}
+
+
+def _models(ctx: StageContext) -> list:
+    from hydroprobe.probes.compare import load_model_input
+    from hydroprobe.probes.compare.inputs import reference_base
+
+    kinds = [("", ctx.model_config().type)]
+    for name in ctx.params.get("references") or {}:
+        kinds.append((name, StageContext(ctx.root, ctx.params, ctx.basin_id, name).model_config().type))
+    models, seen = [], set()
+    for name, kind in kinds:
+        label = LABELS.get(kind, kind)
+        label = label if label not in seen else f"{label} ({name})"
+        seen.add(label)
+        base = reference_base(ctx.root, name) if name else ctx.root
+        models.append(load_model_input(base, label, kind, CONSERVING.get(kind, False)))
+    return models
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from hydroprobe.probes.compare import comparison_markdown, comparison_metrics, write_comparison_figures
+    from hydroprobe.tracking.store import probe_run
+
+    ctx = context(args)
+    models = _models(ctx)
+    metrics = comparison_metrics(models)
+    figure_dir = ctx.layout.figures
+    figures = write_comparison_figures(models, figure_dir)
+    fragment = ctx.layout.fragments / "comparison.md"
+    fragment.parent.mkdir(parents=True, exist_ok=True)
+    fragment.write_text(comparison_markdown(metrics, figures, fragment.parent))
+    metrics_path = ctx.root / "metrics" / "comparison.json"
+    metrics_path.parent.mkdir(parents=True, exist_ok=True)
+    metrics_path.write_text(json.dumps(metrics, indent=2, allow_nan=False) + "\n")
+    names = " + ".join(model.label for model in models)
+    with probe_run(ctx.basin_id, "compare", names, "-", ctx.root):
+        import mlflow
+
+        for path in (metrics_path, fragment, *figures.values()):
+            mlflow.log_artifact(str(path), artifact_path="comparison")
+    for label, relative in (metrics.get("relative_recovery") or {}).items():
+        for reference, ratios in relative.items():
+            overall = ratios.get("champion_all_levels")
+            text = "n/a" if overall is None else f"{overall:.2f}"
+            print(f"{label} returns {text}× the added water that {reference} returns as flow "
+                  "(all Case 2 levels together)")
+    print(f"wrote {metrics_path.relative_to(ctx.root)}, {fragment.relative_to(ctx.root)} and "
+          f"{len(figures)} figures comparing {names}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "compare", help="the model under test beside the reference models (DVC stage 'compare')",
+        description="Put the model under test and every model of params.yaml 'references' side by side: "
+        "NSE/KGE per split, Case 1 flow under zero precipitation, Case 2 recovered fraction and where "
+        "the added water goes (flow, ET, storage, residual), and the recovery relative to each "
+        "mass-conserving reference. Needs each model's train and probe stages first.",
+    )
+    add_basin_argument(parser)
+    parser.set_defaults(func=_compare)

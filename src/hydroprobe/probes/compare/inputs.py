@@ -1,0 +1,90 @@
+"""What each compared model hands the comparison: its own probe outputs, read back from disk.
+
+The LSTM, the MC-LSTM and GR4J-CemaNeige each go through the same training
+and paper-probe stages and write the same files; the comparison only reads
+them, so it never re-runs a model and cannot disagree with the numbers each
+model's own report shows. The LSTM's files live under the repository root,
+a reference model ``k``'s under ``<root>/references/<k>`` with the same tree.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from hydroprobe.errors import DataError
+
+TRAIN_FILE = Path("metrics/train.json")
+PAPER_FILE = Path("metrics/probes_paper.json")
+CASE1_FILE = Path("plots/probes/case1.csv")
+#: Reference models' outputs live under ``<root>/REFERENCES_DIR/<kind>``.
+REFERENCES_DIR = Path("references")
+
+#: What the balance's ET term means for each model kind: an LSTM has none (the
+#: added water it does not return is all residual), the MC-LSTM's is its trash
+#: outflow, GR4J-CemaNeige's is the actual evapotranspiration Raven books.
+ET_TERMS = {"lstm": "none", "mclstm": "trash", "gr4jcn": "ET"}
+
+
+@dataclass(frozen=True, eq=False)
+class ModelInput:
+    """One model's parsed outputs, labelled for tables and legends.
+
+    ``train`` is ``metrics/train.json``, ``paper`` ``metrics/probes_paper.json``
+    and ``case1`` ``plots/probes/case1.csv``, all as the model's own stages
+    wrote them. ``conserving`` says whether the model closes a water balance
+    by construction, i.e. whether it may serve as a reference for the others.
+    """
+
+    label: str
+    kind: str
+    conserving: bool
+    train: dict
+    paper: dict
+    case1: pd.DataFrame
+
+    def __post_init__(self) -> None:
+        # Labels become JSON keys that DVC and MLflow flatten on dots.
+        if not self.label or "." in self.label:
+            raise ValueError(f"model label must be non-empty and contain no '.': {self.label!r}")
+
+    @property
+    def et_term(self) -> str:
+        """What this model's ET term is (``none``, ``trash``, ``ET``); unknown kinds say ``ET``."""
+        return ET_TERMS.get(self.kind, "ET")
+
+
+def reference_base(root: Path, kind: str) -> Path:
+    """Where reference model ``kind`` keeps its outputs: ``<root>/references/<kind>``."""
+    return Path(root) / REFERENCES_DIR / kind
+
+
+def model_files(base: Path) -> dict[str, Path]:
+    """The three files a model must have under ``base`` (keys ``train``, ``paper``, ``case1``)."""
+    base = Path(base)
+    return {"train": base / TRAIN_FILE, "paper": base / PAPER_FILE, "case1": base / CASE1_FILE}
+
+
+def load_model_input(base: Path, label: str, kind: str, conserving: bool) -> ModelInput:
+    """Read a model's train metrics, paper-probe metrics and Case 1 hydrographs under ``base``.
+
+    A missing file is a :class:`DataError` that names it: a comparison with a
+    silently absent model would read as if that model agreed.
+    """
+    files = model_files(base)
+    missing = [str(path) for path in files.values() if not path.is_file()]
+    if missing:
+        raise DataError(
+            f"{label}: missing {', '.join(missing)}; run that model's train and paper-probe stages first"
+        )
+    return ModelInput(
+        label=label,
+        kind=kind,
+        conserving=conserving,
+        train=json.loads(files["train"].read_text()),
+        paper=json.loads(files["paper"].read_text()),
+        case1=pd.read_csv(files["case1"]),
+    )

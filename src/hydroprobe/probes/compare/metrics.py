@@ -1,0 +1,307 @@
+"""The side-by-side numbers: skill, Case 1 flow from nothing, Case 2 recovery and where the added water goes.
+
+The paper judged its LSTM's Case 2 recovery (17–39 %) against the observed
+runoff ratio, but a runoff ratio mixes years, seasons and storage; the fair
+yardstick is a model that *must* conserve mass, fed the same hypothetical
+inputs. So every non-conserving model's recovered fraction is also stated
+as a ratio to each conserving reference's, level by level and on average.
+
+Every number comes from the models' own ``metrics/train.json``,
+``metrics/probes_paper.json`` and ``plots/probes/case1.csv``; the result is
+JSON-ready (undefined numbers are ``None``) for ``metrics/comparison.json``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from hydroprobe.probes.compare.inputs import ModelInput
+from hydroprobe.probes.spread import spread
+from hydroprobe.probes.volumes import flow_volume_km3
+
+SPLITS = ("train", "validation", "test")
+SCORES = ("nse", "kge")
+#: The Case 1 scenario compared: observed temperature climatology, zero precipitation.
+CASE1_SCENARIO = "observed_climatology"
+#: Terms of the added-water balance, as :mod:`hydroprobe.probes.water_balance` writes them.
+BALANCE_TERMS = ("added", "flow", "et", "storage_change", "residual")
+#: The terms stated as a share of the added water.
+SHARE_TERMS = ("flow", "et", "storage_change", "residual")
+STATS = ("champion", "median", "p05", "p95")
+#: Monotonicity verdicts that count as monotonic.
+MONOTONIC = ("increasing", "decreasing", "constant")
+
+CONVENTIONS = {
+    "skill": "NSE and KGE per split: 'selected' is the champion replicate (train.json's selection rule), "
+    "median/p05/p95 are over replicates",
+    "case1": f"scenario '{CASE1_SCENARIO}': observed daily temperature climatology with zero precipitation, "
+    "after a discarded spin-up of the same climate",
+    "flow_from_nothing": "champion's flow in the last simulated year of the Case 1 scenario, from "
+    "plots/probes/case1.csv, in km³, mm over the basin and mean m³/s: the year furthest from the last "
+    "water a model was given, so a conserving model's stores have drained most while a model that makes "
+    "water makes it every year; last_over_first_year < 1 is a draining store, about 1 a periodic source. "
+    "The replicate spread of the spring part is melt_season_volume (probes_paper.json)",
+    "mass_recovered": "Case 2: annual flow increase over level 0 / added precipitation volume",
+    "shares": "Case 2 balance terms of the added water / added water (flow, ET or trash, storage change, "
+    "residual); null where a model cannot report the term (an LSTM's ET and storage change)",
+    "trend": "increasing: never falls and rises at least once over the levels (relative tolerance 1e-9); "
+    "decreasing likewise; constant; non-monotonic; undefined when a level has no value",
+    "relative_recovery": "a non-conserving model's mass recovered / a conserving reference's, per level "
+    "(champion over champion, median over median; null where the reference recovers <= 0) and the mean "
+    "of the per-level ratios",
+    "recovered_over_runoff_ratio": "mass recovered / observed training-period runoff ratio",
+}
+
+
+def _number(value: Any) -> float | None:
+    """A finite float, or None: JSON has no NaN and a missing term must not read as zero."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _stats(node: Mapping | None, scale: float = 1.0) -> dict[str, float | None]:
+    """``{champion, median, p05, p95}`` of a spread leaf (None where absent), times ``scale``."""
+    node = node or {}
+    values = {key: _number(node.get(key)) for key in STATS}
+    return {key: None if value is None else value * scale for key, value in values.items()}
+
+
+def _mean(values: Sequence[float | None]) -> float | None:
+    """Mean of the defined values (None if there are none)."""
+    defined = [v for v in values if v is not None]
+    return float(np.mean(defined)) if defined else None
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+    """``numerator / denominator``; None where either is undefined or the denominator is not positive."""
+    if numerator is None or denominator is None or denominator <= 0:
+        return None
+    return numerator / denominator
+
+
+def monotonicity(values: Sequence[float | None], tolerance: float = 1e-9) -> str:
+    """``increasing``, ``decreasing``, ``constant``, ``non-monotonic`` or ``undefined`` (a gap, < 2 values).
+
+    Steps smaller than ``tolerance`` × the largest magnitude count as flat, so
+    float noise in a constant series does not read as a trend.
+    """
+    numbers = [_number(v) for v in values]
+    if len(numbers) < 2 or any(v is None for v in numbers):
+        return "undefined"
+    array = np.asarray(numbers, dtype=np.float64)
+    steps = np.diff(array)
+    flat = tolerance * max(1.0, float(np.abs(array).max()))
+    rises, falls = bool((steps > flat).any()), bool((steps < -flat).any())
+    if rises and falls:
+        return "non-monotonic"
+    if rises:
+        return "increasing"
+    return "decreasing" if falls else "constant"
+
+
+def is_monotonic(values: Sequence[float | None], tolerance: float = 1e-9) -> bool:
+    """Whether :func:`monotonicity` finds one direction (or none) over ``values``."""
+    return monotonicity(values, tolerance) in MONOTONIC
+
+
+def skill(train: Mapping) -> dict[str, dict[str, dict[str, float | None]]]:
+    """``{split: {score: {selected, median, p05, p95}}}`` from a ``metrics/train.json`` dict."""
+    selected, distribution = train.get("selected", {}), train.get("distribution", {})
+    out: dict[str, dict[str, dict[str, float | None]]] = {}
+    for split in SPLITS:
+        out[split] = {}
+        for score in SCORES:
+            spread_node = distribution.get(split, {}).get(score, {})
+            out[split][score] = {
+                "selected": _number(selected.get(split, {}).get(score)),
+                **{key: _number(spread_node.get(key)) for key in ("median", "p05", "p95")},
+            }
+    return out
+
+
+def yearly_volumes_km3(model: ModelInput, scenario: str = CASE1_SCENARIO) -> list[float]:
+    """The champion's flow volume (km³) in each simulated year of a Case 1 ``scenario``."""
+    frame, column = model.case1, f"{scenario}_discharge_m3s"
+    if column not in frame:
+        raise KeyError(f"{model.label}: plots/probes/case1.csv has no column '{column}'")
+    return [
+        flow_volume_km3(frame.loc[frame["year"] == year, column]) for year in sorted(frame["year"].unique())
+    ]
+
+
+def case1_summary(model: ModelInput) -> dict:
+    """Peak, timing and the flow a model lets out with no precipitation at all (see ``CONVENTIONS``)."""
+    node = model.paper["case1"][CASE1_SCENARIO]
+    area = float(model.paper["observed"]["area_km2"])
+    to_mm = 1e6 / area  # 1 km³ over A km² is 10⁶ / A mm
+    volumes = yearly_volumes_km3(model)
+    last = volumes[-1]
+    last_year = model.case1.loc[
+        model.case1["year"] == model.case1["year"].max(), f"{CASE1_SCENARIO}_discharge_m3s"
+    ]
+    return {
+        "peak_flow_m3s": _stats(node.get("peak_flow_m3s")),
+        "peak_date": node.get("peak_date", {}).get("champion"),
+        "peak_fraction_of_observed_melt_flow": _stats(node.get("peak_fraction_of_observed_melt_flow")),
+        "winter_low_flow_m3s": _stats(node.get("winter_low_flow_m3s")),
+        "melt_season_volume_km3": _stats(node.get("melt_season_volume_km3")),
+        "melt_season_volume_mm": _stats(node.get("melt_season_volume_km3"), to_mm),
+        "annual_volume_km3": volumes,
+        "flow_from_nothing_km3": last,
+        "flow_from_nothing_mm": last * to_mm,
+        "flow_from_nothing_m3s": float(last_year.mean()),
+        "last_over_first_year": _ratio(last, volumes[0]),
+    }
+
+
+def _share(term: Mapping | None, added: Mapping | None) -> dict[str, float | None]:
+    """A balance term as a share of the added water: champion, and spread over replicate shares."""
+    term, added = term or {}, added or {}
+    champion = _ratio(_number(term.get("champion")), _number(added.get("champion")))
+    pairs = zip(term.get("replicates") or [], added.get("replicates") or [], strict=False)
+    shares = [s for s in (_ratio(_number(t), _number(a)) for t, a in pairs) if s is not None]
+    band = spread(shares) if shares else dict.fromkeys(("median", "p05", "p95"))
+    return {"champion": champion, **{key: _number(value) for key, value in band.items()}}
+
+
+def case2_level_keys(paper: Mapping) -> list[str]:
+    """Level keys above zero that have a mass-recovered entry, in the file's order."""
+    case2 = paper.get("case2", {})
+    return [
+        key
+        for key, level in paper.get("levels", {}).items()
+        if level.get("value", 0) > 0 and "mass_recovered" in case2.get(key, {})
+    ]
+
+
+def case2_summary(model: ModelInput) -> dict:
+    """Recovered fraction, balance (mm, km³) and shares per level, and their behaviour over levels."""
+    paper, case2 = model.paper, model.paper["case2"]
+    runoff_ratio = _number(paper["observed"].get("runoff_ratio"))
+    keys = case2_level_keys(paper)
+    levels: dict[str, dict] = {}
+    for key in keys:
+        entry, balance = case2[key], case2[key].get("water_balance", {})
+        levels[key] = {
+            "mass_recovered": _stats(entry["mass_recovered"]),
+            "flow_increase_km3": _stats(entry.get("volume_increase_km3")),
+            "balance": {
+                f"{term}_{unit}": _stats(balance.get(f"{term}_{unit}"))
+                for term in BALANCE_TERMS
+                for unit in ("mm", "km3")
+            },
+            **{
+                f"{term}_share": _share(balance.get(f"{term}_mm"), balance.get("added_mm"))
+                for term in SHARE_TERMS
+            },
+        }
+    recovered = [levels[key]["mass_recovered"]["champion"] for key in keys]
+    increase = [levels[key]["flow_increase_km3"]["champion"] for key in keys]
+    peak = case2.get("peak_grows_monotonically", {})
+    over_runoff = {key: _ratio(value, runoff_ratio) for key, value in zip(keys, recovered, strict=True)}
+    return {
+        "levels": levels,
+        "mass_recovered_mean": _mean(recovered),
+        "mass_recovered_trend": monotonicity(recovered),
+        "mass_recovered_monotonic": is_monotonic(recovered),
+        "flow_increase_trend": monotonicity(increase),
+        "peak_grows_monotonically": peak.get("champion"),
+        "peak_grows_monotonically_fraction": _number(peak.get("fraction_true")),
+        "share_means": {
+            f"{term}_share": _mean([levels[key][f"{term}_share"]["champion"] for key in keys])
+            for term in SHARE_TERMS
+        },
+        "recovered_over_runoff_ratio": {**over_runoff, "mean": _mean(list(over_runoff.values()))},
+    }
+
+
+def relative_recovery(model: Mapping, reference: Mapping) -> dict:
+    """``model``'s mass recovered over ``reference``'s on their common levels (``case2_summary`` dicts)."""
+    keys = [key for key in model["levels"] if key in reference["levels"]]
+    levels = {
+        key: {
+            stat: _ratio(
+                model["levels"][key]["mass_recovered"][stat], reference["levels"][key]["mass_recovered"][stat]
+            )
+            for stat in ("champion", "median")
+        }
+        for key in keys
+    }
+    # all levels together: summed recovered fractions (the added water is the same per level for every
+    # model), so a level where the reference returns almost nothing cannot dominate as a mean of ratios would
+    def summed(summary: Mapping, stat: str) -> float | None:
+        values = [summary["levels"][key]["mass_recovered"][stat] for key in keys]
+        return None if any(v is None for v in values) else float(sum(values))
+
+    return {
+        "levels": levels,
+        **{f"{stat}_all_levels": _ratio(summed(model, stat), summed(reference, stat))
+           for stat in ("champion", "median")},
+    }
+
+
+def comparison_metrics(models: Sequence[ModelInput]) -> dict:
+    """Everything the side-by-side report states, per model and relative to the conserving references.
+
+    Layout: ``basin``, ``models`` (labels, in order), ``conventions``,
+    ``observed`` (runoff ratio, observed melt-season flow, area, of the first
+    model's file), ``levels`` (value and mm/d of the first model's Case 2
+    levels), ``per_model.<label>`` (``kind``, ``conserving``, ``et_term``,
+    ``skill``, ``case1``, ``case2``) and
+    ``relative_recovery.<non-conserving label>.<conserving label>``.
+    """
+    if not models:
+        raise ValueError("comparison_metrics needs at least one model")
+    labels = [model.label for model in models]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"model labels must be unique: {labels}")
+    first = models[0].paper
+    observed = first["observed"]
+    per_model = {
+        model.label: {
+            "kind": model.kind,
+            "conserving": model.conserving,
+            "et_term": model.et_term,
+            "skill": skill(model.train),
+            "case1": case1_summary(model),
+            "case2": case2_summary(model),
+        }
+        for model in models
+    }
+    references = [model.label for model in models if model.conserving]
+    relative = {
+        model.label: {
+            reference: relative_recovery(per_model[model.label]["case2"], per_model[reference]["case2"])
+            for reference in references
+        }
+        for model in models
+        if not model.conserving and references
+    }
+    return {
+        "basin": first.get("basin"),
+        "models": labels,
+        "conventions": CONVENTIONS,
+        "observed": {
+            "runoff_ratio": _number(observed.get("runoff_ratio")),
+            "melt_flow_excluding_peaks_m3s": _number(observed.get("melt_flow_excluding_peaks_m3s")),
+            "area_km2": _number(observed.get("area_km2")),
+        },
+        "levels": {
+            key: {
+                "value": _number(first["levels"][key].get("value")),
+                "precipitation_mm_d": _number(first["levels"][key].get("precipitation_mm_d")),
+            }
+            for key in case2_level_keys(first)
+        },
+        "per_model": per_model,
+        "relative_recovery": relative,
+    }

@@ -1,0 +1,241 @@
+"""Calibrating the conceptual reference (GR4J-CemaNeige via Raven) with spotpy, as "replicates".
+
+The neural models' protocol carries over: replicate k is an independent
+calibration seeded ``seed + k`` (the spread is the search's equifinality,
+as the neural replicates' spread is the initialisation's); the objective is
+NSE on the training split, the selection is validation NSE, test metrics
+are computed but never consulted. A calibrated replicate is stored as a
+:class:`~hydroprobe.training.trainer.ReplicateResult` whose ``state_dict``
+holds the six parameters as tensors, so the replicate cache, the MLflow
+observer, the registry and the probes treat it like a network's weights.
+Its "learning curve" is 1 − NSE of the best parameter set so far after each
+model evaluation (training split, and the validation split of that same set).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from hydroprobe.config import require
+from hydroprobe.data.basin import DISCHARGE, PRECIPITATION, TEMPERATURE
+from hydroprobe.data.dataset import BasinDataset
+from hydroprobe.models.gr4jcn import DEFAULT_BOUNDS, PARAMETER_NAMES, GR4JCNSimulator
+from hydroprobe.training import metrics
+from hydroprobe.training.replicates import (
+    ReplicateCache,
+    ReplicateObserver,
+    ReplicateOutcome,
+    TrainingOutcome,
+)
+from hydroprobe.training.trainer import ReplicateResult
+
+ALGORITHMS = ("dds", "sceua")
+
+
+@dataclass(frozen=True)
+class CalibrationConfig:
+    """``calibration.*``: the search that fits a conceptual model (spotpy)."""
+
+    algorithm: str = "dds"
+    evaluations: int = 300  # model runs per replicate
+    replicates: int = 2
+    seed: int = 0
+    warmup_years: int = 3  # simulated before each split's first scored day (from the record's start)
+    spinup_days: int = 1095  # probes: days a hypothetical climate runs before it is measured
+
+    def __post_init__(self) -> None:
+        require(self.algorithm in ALGORITHMS, "calibration.algorithm", f"must be one of {ALGORITHMS}")
+        require(self.evaluations >= 10, "calibration.evaluations", f"must be >= 10 (got {self.evaluations})")
+        require(self.replicates >= 1, "calibration.replicates", f"must be >= 1 (got {self.replicates})")
+        require(self.warmup_years >= 0, "calibration.warmup_years", "must be >= 0")
+        require(self.spinup_days >= 365, "calibration.spinup_days", "must be >= 365")
+
+    def seeds(self) -> list[int]:
+        return [self.seed + k for k in range(self.replicates)]
+
+
+def architecture(dataset: BasinDataset, config: CalibrationConfig) -> dict:
+    """What rebuilds the simulator besides its parameters (the ``build`` dict of a conceptual model)."""
+    meta = dataset.series.meta
+    return {"type": "gr4jcn", "area_km2": float(meta.area_km2), "latitude": float(meta.latitude),
+            "longitude": float(meta.longitude), "spinup_days": config.spinup_days}
+
+
+def build_simulator(name: str, architecture: dict, state_dict: dict) -> GR4JCNSimulator:
+    """A :class:`GR4JCNSimulator` from the stored architecture and parameter "weights"."""
+    parameters = {key: float(torch.as_tensor(value)) for key, value in state_dict.items()}
+    return GR4JCNSimulator(
+        name=name, parameters=parameters, area_km2=architecture["area_km2"],
+        latitude=architecture["latitude"], longitude=architecture["longitude"],
+        spinup_days=architecture.get("spinup_days", 1095),
+    )
+
+
+def recipe_hash(config: CalibrationConfig, data_fingerprint: str) -> str:
+    """Identity of a calibration recipe (the replicate count and first seed excluded)."""
+    import hashlib
+    import json
+
+    recipe = {k: v for k, v in asdict(config).items() if k not in ("replicates", "seed")}
+    payload = json.dumps({"model": "gr4jcn", "calibration": recipe, "data": data_fingerprint}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+@dataclass
+class ObservedRecord:
+    """The physical record a calibration scores against, with the day range each split covers."""
+
+    frame: pd.DataFrame
+    splits: dict[str, tuple[pd.Timestamp, pd.Timestamp]]
+    warmup_years: int
+
+    def period(self, last_split: str) -> pd.DataFrame:
+        """From ``warmup_years`` before the training split (or the record's start) to ``last_split``'s end."""
+        start = max(self.frame.index[0], self.splits["train"][0] - pd.DateOffset(years=self.warmup_years))
+        return self.frame.loc[start : self.splits[last_split][1]]
+
+    def scores(self, simulated: pd.Series, names: tuple[str, ...]) -> dict[str, dict[str, float]]:
+        out = {}
+        for name in names:
+            start, end = self.splits[name]
+            observed = self.frame[DISCHARGE].loc[start:end].to_numpy()
+            out[name] = metrics.all_metrics(observed, simulated.loc[start:end].to_numpy())
+        return out
+
+
+def observed_record(dataset: BasinDataset, warmup_years: int) -> ObservedRecord:
+    frame = dataset.series.frame
+    missing = frame[[PRECIPITATION, TEMPERATURE]].isna().any(axis=1)
+    if missing.any():
+        raise ValueError(
+            f"{dataset.series.meta.id}: Raven needs complete forcing, but precipitation or temperature is "
+            f"missing on {int(missing.sum())} day(s), first {frame.index[missing][0].date()}"
+        )
+    splits = {name: (pd.Timestamp(a), pd.Timestamp(b)) for name, (a, b) in dataset.splits.items()}
+    return ObservedRecord(frame, splits, warmup_years)
+
+
+def _simulate(simulator: GR4JCNSimulator, frame: pd.DataFrame) -> pd.Series:
+    run = simulator.simulate_frame(frame, PRECIPITATION, TEMPERATURE)
+    return pd.Series(run.discharge_m3s, index=frame.index)
+
+
+class _SpotSetup:
+    """spotpy's model interface: parameters → training NSE (spotpy maximises it)."""
+
+    def __init__(
+        self, record: ObservedRecord, arch: dict, on_evaluation: Callable[[dict, float, float], None]
+    ):
+        from spotpy.parameter import Uniform
+
+        self.record, self.arch, self.on_evaluation = record, arch, on_evaluation
+        self.params = [Uniform(name, low=low, high=high) for name, (low, high) in DEFAULT_BOUNDS.items()]
+        self.period = record.period("validation")
+
+    def parameters(self):
+        from spotpy.parameter import generate
+
+        return generate(self.params)
+
+    def simulation(self, vector) -> list[float]:
+        values = dict(zip(PARAMETER_NAMES, (float(v) for v in vector), strict=True))
+        simulator = build_simulator("calibration", self.arch, values)
+        simulated = _simulate(simulator, self.period)
+        scores = self.record.scores(simulated, ("train", "validation"))
+        self.on_evaluation(values, scores["train"]["nse"], scores["validation"]["nse"])
+        return [scores["train"]["nse"]]
+
+    def evaluation(self) -> list[float]:
+        return [1.0]
+
+    def objectivefunction(self, simulation, evaluation, params=None) -> float:
+        return float(simulation[0])
+
+
+def calibrate_replicate(
+    dataset: BasinDataset,
+    config: CalibrationConfig,
+    seed: int,
+    on_evaluation: Callable[[int, float, float], None] | None = None,
+) -> ReplicateResult:
+    """One spotpy search from ``seed``; returns the best parameters and the best-so-far curve."""
+    import spotpy
+
+    record = observed_record(dataset, config.warmup_years)
+    arch = architecture(dataset, config)
+    best = {"train": -np.inf, "validation": np.nan, "values": None}
+    train_curve: list[float] = []
+    validation_curve: list[float] = []
+    started = time.perf_counter()
+
+    def seen(values: dict, train_nse: float, validation_nse: float) -> None:
+        if np.isfinite(train_nse) and train_nse > best["train"]:
+            best.update(train=train_nse, validation=validation_nse, values=values)
+        train_curve.append(1.0 - best["train"])
+        validation_curve.append(1.0 - best["validation"])
+        if on_evaluation:
+            on_evaluation(len(train_curve), train_curve[-1], validation_curve[-1])
+
+    setup = _SpotSetup(record, arch, seen)
+    algorithm = getattr(spotpy.algorithms, config.algorithm)
+    sampler = algorithm(setup, dbformat="ram", random_state=seed, save_sim=False)
+    with contextlib.redirect_stdout(io.StringIO()):  # spotpy prints every improvement
+        if config.algorithm == "sceua":
+            sampler.sample(config.evaluations, ngs=len(PARAMETER_NAMES) + 1)
+        else:
+            sampler.sample(config.evaluations)
+    if best["values"] is None:
+        raise RuntimeError(f"calibration seed {seed}: no parameter set gave a finite training NSE")
+    state = {name: torch.tensor(value, dtype=torch.float64) for name, value in best["values"].items()}
+    return ReplicateResult(
+        seed=seed, state_dict=state, train_loss=train_curve, validation_loss=validation_curve,
+        best_epoch=int(np.argmin(train_curve)) + 1, seconds=time.perf_counter() - started,
+    )
+
+
+def simulate_record(dataset: BasinDataset, arch: dict, state_dict: dict, warmup_years: int) -> pd.Series:
+    """Discharge (m³/s) over the whole scored record (warm-up to the end of the test split)."""
+    record = observed_record(dataset, warmup_years)
+    return _simulate(build_simulator("evaluation", arch, state_dict), record.period("test"))
+
+
+def calibrate_replicates(
+    dataset: BasinDataset,
+    config: CalibrationConfig,
+    cache_root: Path,
+    observer: ReplicateObserver | None = None,
+) -> TrainingOutcome:
+    """Calibrate (or reuse) every replicate in ``config.seeds()`` and score it on every split."""
+    arch = architecture(dataset, config)
+    recipe = recipe_hash(config, dataset.fingerprint)
+    cache = ReplicateCache(cache_root, recipe)
+    record = observed_record(dataset, config.warmup_years)
+    samples = {name: {"first_day": str(a.date()), "last_day": str(b.date()),
+                      "observed_days": int(record.frame[DISCHARGE].loc[a:b].notna().sum())}
+               for name, (a, b) in record.splits.items()}
+    outcome = TrainingOutcome(recipe, arch, [], samples)
+    for seed in config.seeds():
+        result = cache.load(seed)
+        reused = result is not None
+        if observer:
+            observer.replicate_started(seed, reused=reused)
+        if result is None:
+            report = (lambda n, tl, vl, s=seed: observer.epoch_finished(s, n, tl, vl)) if observer else None
+            result = calibrate_replicate(dataset, config, seed, report)
+            cache.save(result)
+        simulated = simulate_record(dataset, arch, result.state_dict, config.warmup_years)
+        scores = record.scores(simulated, ("train", "validation", "test"))
+        replicate = ReplicateOutcome(result, scores, reused)
+        outcome.replicates.append(replicate)
+        if observer:
+            observer.replicate_finished(replicate)
+    return outcome
