@@ -75,8 +75,8 @@ def test_probe_paper_command_probes_the_loaded_models(
     shutil.copy(repo_root / "params.yaml", tmp_path / "params.yaml")
     requested = {}
 
-    def load_probe_models(basin_id, alias="champion", root=None):
-        requested.update(basin=basin_id, alias=alias, root=root)
+    def load_probe_models(basin_id, alias="champion", root=None, reference=""):
+        requested.update(basin=basin_id, alias=alias, root=root, reference=reference)
         return types.SimpleNamespace(
             model_name="hydroprobe-salmon_river",
             model_version="7",
@@ -92,7 +92,8 @@ def test_probe_paper_command_probes_the_loaded_models(
     probe_paper_cmd.register(parser.add_subparsers())
     args = parser.parse_args(["paper", "--alias", "candidate"])
     assert args.func(args) == 0
-    assert requested == {"basin": "salmon_river", "alias": "candidate", "root": tmp_path.resolve()}
+    assert requested == {"basin": "salmon_river", "alias": "candidate", "root": tmp_path.resolve(),
+                         "reference": ""}
     printed = capsys.readouterr().out
     assert "probing hydroprobe-salmon_river v7 (candidate) and 2 replicates on salmon_river" in printed
     assert "Case 2 mass recovered: 100%–100% (champion)" in printed

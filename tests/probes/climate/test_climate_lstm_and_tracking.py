@@ -107,14 +107,15 @@ def test_probe_climate_command(tiny_lstms, salmon_dataset, params: dict, trackin
     registry = types.ModuleType("hydroprobe.tracking.registry")
     calls = []
 
-    def load_probe_models(basin_id, alias="champion", root=None):
-        calls.append((basin_id, alias, root))
+    def load_probe_models(basin_id, alias="champion", root=None, reference=""):
+        calls.append((basin_id, alias, root, reference))
         return types.SimpleNamespace(
             model_name="hydroprobe-salmon_river",
             model_version="7",
             champion=tiny_lstms[0],
             replicates=tiny_lstms,
             dataset=salmon_dataset,
+            model_type="lstm",
         )
 
     registry.load_probe_models = load_probe_models
@@ -123,7 +124,7 @@ def test_probe_climate_command(tiny_lstms, salmon_dataset, params: dict, trackin
     probe_cmd.register(parser.add_subparsers())
     args = parser.parse_args(["probe", "climate", "--alias", "candidate"])
     assert args.func(args) == 0
-    assert calls == [("salmon_river", "candidate", tmp_path)]
+    assert calls == [("salmon_river", "candidate", tmp_path, "")]
     printed = capsys.readouterr().out
     assert (
         "probing hydroprobe-salmon_river v7 (candidate) and 2 replicates with 2 climate scenarios" in printed
