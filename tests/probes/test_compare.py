@@ -333,3 +333,12 @@ def test_case1_hydrographs_share_one_axis(models: list[ModelInput], tmp_path: Pa
     written = write_comparison_figures(models, tmp_path / "figures")
     assert all(path.is_file() and path.stat().st_size > 0 for path in written.values())
     assert not math.isnan(lines["LSTM"].get_ydata().sum())
+
+
+def test_recovery_steps_below_half_a_percentage_point_are_level() -> None:
+    from hydroprobe.probes.compare.metrics import RECOVERY_STEP
+
+    mclstm_like = [0.600, 0.606, 0.608, 0.609, 0.608]  # the Salmon MC-LSTM champion's Case 2 recovery
+    assert monotonicity(mclstm_like) == "non-monotonic"
+    assert monotonicity(mclstm_like, RECOVERY_STEP) == "increasing"
+    assert monotonicity([0.30, 0.32, 0.29], RECOVERY_STEP) == "non-monotonic"
