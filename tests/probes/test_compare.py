@@ -1,7 +1,9 @@
-"""The three-model comparison on the committed real LSTM outputs.
+"""The three-model comparison on real LSTM outputs.
 
-The LSTM is the repository's own committed result (metrics/train.json,
-metrics/probes_paper.json, plots/probes/case1.csv). The conserving
+The LSTM's files are made here as the pipeline makes them: the paper probes
+of two tiny LSTMs trained on the real Salmon record (metrics/probes_paper.json,
+plots/probes/case1.csv) beside the repository's committed metrics/train.json
+(the probe CSVs are DVC outputs, absent from a fresh clone). The conserving
 references are derived from those same files in the test: their Case 2
 balance is rewritten so that flow + ET + storage change = added water, and
 their recovered fraction is set from the real observed runoff ratio, so
@@ -13,6 +15,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +35,8 @@ from hydroprobe.probes.compare import (
     reference_base,
     write_comparison_figures,
 )
-from hydroprobe.probes.compare.metrics import CASE1_SCENARIO, case2_level_keys
+from hydroprobe.probes.compare.metrics import CASE1_SCENARIO, RECOVERY_STEP, case2_level_keys
+from hydroprobe.probes.paper import ProbeSettings, run_paper_probes
 from hydroprobe.probes.water_balance import TERMS
 
 STATS = ("champion", "median", "p05", "p95")
@@ -40,8 +44,18 @@ COLUMN = f"{CASE1_SCENARIO}_discharge_m3s"
 
 
 @pytest.fixture(scope="module")
-def lstm(repo_root: Path) -> ModelInput:
-    return load_model_input(repo_root, "LSTM", "lstm", conserving=False)
+def lstm_base(tiny_lstms, salmon_dataset, repo_root: Path, tmp_path_factory) -> Path:
+    """The files ``compare`` reads for the model under test, written by the paper-probe stage's function."""
+    base = tmp_path_factory.mktemp("lstm")
+    settings = ProbeSettings(years=2, accumulation_season=("10-15", "03-15"))
+    run_paper_probes(tiny_lstms[0], tiny_lstms, salmon_dataset, settings, base)
+    shutil.copyfile(repo_root / "metrics/train.json", base / "metrics/train.json")
+    return base
+
+
+@pytest.fixture(scope="module")
+def lstm(lstm_base: Path) -> ModelInput:
+    return load_model_input(lstm_base, "LSTM", "lstm", conserving=False)
 
 
 def _conserving_paper(paper: dict, recovered_by_level: dict[str, float], et_fraction: float) -> dict:
@@ -186,7 +200,7 @@ def test_case2_balance_shares_and_trends(models: list[ModelInput], metrics: dict
     for model in models:
         summary = metrics["per_model"][model.label]["case2"]
         recovered = [model.paper["case2"][k]["mass_recovered"]["champion"] for k in keys]
-        assert summary["mass_recovered_trend"] == monotonicity(recovered)
+        assert summary["mass_recovered_trend"] == monotonicity(recovered, RECOVERY_STEP)
         assert summary["mass_recovered_mean"] == pytest.approx(np.mean(recovered))
         for key in keys:
             balance = model.paper["case2"][key]["water_balance"]
@@ -224,12 +238,19 @@ def test_case1_peak_and_flow_from_nothing(models: list[ModelInput], metrics: dic
         assert case1["annual_volume_km3"] == pytest.approx(volumes)
         area = model.paper["observed"]["area_km2"]
         assert case1["flow_from_nothing_mm"] == pytest.approx(volumes[-1] * 1e6 / area)
-        assert case1["last_over_first_year"] == pytest.approx(volumes[-1] / volumes[0])
+        # a ratio to a first year without positive flow is undefined (a tiny LSTM can even flow backwards)
+        expected = volumes[-1] / volumes[0] if volumes[0] > 0 else None
+        assert case1["last_over_first_year"] == (None if expected is None else pytest.approx(expected))
         assert case1["melt_season_volume_mm"]["champion"] == pytest.approx(
             node["melt_season_volume_km3"]["champion"] * 1e6 / area
         )
+    # the stand-in MC-LSTM is the LSTM with its last year's flow halved
+    lstm_last = metrics["per_model"]["LSTM"]["case1"]["flow_from_nothing_mm"]
+    assert metrics["per_model"]["MC-LSTM"]["case1"]["flow_from_nothing_mm"] == pytest.approx(0.5 * lstm_last)
     lstm_ratio = metrics["per_model"]["LSTM"]["case1"]["last_over_first_year"]
-    assert metrics["per_model"]["MC-LSTM"]["case1"]["last_over_first_year"] == pytest.approx(0.5 * lstm_ratio)
+    if lstm_ratio is not None:
+        mclstm_ratio = metrics["per_model"]["MC-LSTM"]["case1"]["last_over_first_year"]
+        assert mclstm_ratio == pytest.approx(0.5 * lstm_ratio)
 
 
 def test_skill_and_json(models: list[ModelInput], metrics: dict) -> None:
