@@ -3,7 +3,7 @@
 # installs what is missing. Usage: bash setup.sh [--dev]
 #   --dev   also install the test and lint tools (pytest, ruff)
 # The conceptual reference model (RavenPy + the Raven executable, extra 'raven') is
-# installed too; building Raven needs the netCDF C library and takes ~5 minutes once.
+# installed too; building Raven needs the netCDF C library and takes a few minutes once.
 set -euo pipefail
 cd "$(dirname "$0")"
 
