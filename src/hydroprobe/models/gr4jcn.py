@@ -29,7 +29,7 @@ import shutil
 import sys
 import tempfile
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -107,7 +107,6 @@ class GR4JCNSimulator:
     longitude: float
     spinup_days: int = 3 * 365
     elevation_m: float = 0.0  # forcing and HRU at one elevation: no orographic correction
-    _workdir: Path | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         missing = [name for name in PARAMETER_NAMES if name not in self.parameters]
@@ -156,11 +155,11 @@ class GR4JCNSimulator:
                 f"{self.name}: Raven needs complete forcing; NaN in precipitation or temperature"
             )
         # Raven simulates from the start date up to (not through) the end date: one more day of
-        # forcing (a copy of the last) makes it simulate every given day.
+        # forcing (dry, the last day's temperature; never read back) makes it simulate every given day.
         days = len(precipitation)
         dates = list(dates) + [dates[-1] + datetime.timedelta(days=1)]
         precipitation, temperature = np.append(precipitation, 0.0), np.append(temperature, temperature[-1])
-        with tempfile.TemporaryDirectory(prefix="hydroprobe-raven-", dir=self._workdir) as tmp:
+        with tempfile.TemporaryDirectory(prefix="hydroprobe-raven-") as tmp:
             folder = Path(tmp)
             forcing = _write_forcing(folder / "forcing.nc", dates, precipitation, temperature, calendar)
             output = self._execute(folder, forcing, dates, calendar, precise)
