@@ -129,24 +129,27 @@ class GR4JCNSimulator:
     def simulate_frame(
         self, frame: pd.DataFrame, precipitation: str, temperature: str, precise: bool = False
     ) -> RavenRun:
-        """Run over a dated daily frame (Gregorian calendar), e.g. the observed record."""
-        return self.run(
-            pd.DatetimeIndex(frame.index), frame[precipitation].to_numpy(), frame[temperature].to_numpy(),
-            calendar="PROLEPTIC_GREGORIAN", precise=precise,
-        )
+        """Run over a dated daily frame (Gregorian calendar, gap-free), e.g. the observed record."""
+        start = pd.Timestamp(frame.index[0]).to_pydatetime()
+        return self.run(start, frame[precipitation].to_numpy(), frame[temperature].to_numpy(),
+                        calendar="PROLEPTIC_GREGORIAN", precise=precise)
 
     def _run_arrays(self, precipitation: np.ndarray, temperature: np.ndarray, precise: bool) -> RavenRun:
-        dates = _noleap_dates(len(precipitation))
-        return self.run(dates, precipitation, temperature, calendar="NOLEAP", precise=precise)
+        import cftime
+
+        start = cftime.DatetimeNoLeap(*map(int, PROBE_START.split("-")))
+        return self.run(start, precipitation, temperature, calendar="NOLEAP", precise=precise)
 
     def run(
-        self, dates, precipitation: np.ndarray, temperature: np.ndarray, calendar: str, precise: bool = False
+        self, start, precipitation: np.ndarray, temperature: np.ndarray, calendar: str, precise: bool = False
     ) -> RavenRun:
-        """Write forcing, run Raven, read its hydrograph and storage (one temporary folder per run).
+        """Write forcing for consecutive days from ``start``, run Raven, read its hydrograph and storage.
 
-        ``precise`` reads Raven's netCDF output (doubles) instead of its CSV
-        (six significant digits: cumulative terms of 10⁴ mm round to 0.01–0.1 mm,
-        too coarse to close a water balance; netCDF is ~10x slower to write).
+        ``start`` is a datetime (Gregorian) or cftime date (NOLEAP); one
+        temporary folder per run. ``precise`` reads Raven's netCDF output
+        (doubles) instead of its CSV (six significant digits: cumulative terms of
+        10⁴ mm round to 0.01–0.1 mm, too coarse to close a water balance;
+        netCDF is ~10x slower to write).
         """
         precipitation = np.asarray(precipitation, dtype=np.float64)
         temperature = np.asarray(temperature, dtype=np.float64)
@@ -157,15 +160,15 @@ class GR4JCNSimulator:
         # Raven simulates from the start date up to (not through) the end date: one more day of
         # forcing (dry, the last day's temperature; never read back) makes it simulate every given day.
         days = len(precipitation)
-        dates = list(dates) + [dates[-1] + datetime.timedelta(days=1)]
+        end = start + datetime.timedelta(days=days)
         precipitation, temperature = np.append(precipitation, 0.0), np.append(temperature, temperature[-1])
         with tempfile.TemporaryDirectory(prefix="hydroprobe-raven-") as tmp:
             folder = Path(tmp)
-            forcing = _write_forcing(folder / "forcing.nc", dates, precipitation, temperature, calendar)
-            output = self._execute(folder, forcing, dates, calendar, precise)
+            forcing = _write_forcing(folder / "forcing.nc", start, precipitation, temperature, calendar)
+            output = self._execute(folder, forcing, start, end, calendar, precise)
             return _read_outputs(output, days, self.area_km2, precise)
 
-    def _execute(self, folder: Path, forcing: Path, dates, calendar: str, precise: bool) -> Path:
+    def _execute(self, folder: Path, forcing: Path, start, end, calendar: str, precise: bool) -> Path:
         emulator_cls, commands, gr4jcn = _import_ravenpy()
         hru = {"area": self.area_km2, "elevation": self.elevation_m, "latitude": self.latitude,
                "longitude": self.longitude, "hru_type": "land"}
@@ -177,7 +180,7 @@ class GR4JCNSimulator:
         config = gr4jcn(
             params=[float(self.parameters[name]) for name in PARAMETER_NAMES],
             hrus=[hru], gauge=[gauge], calendar=calendar,
-            start_date=_raven_date(dates[0]), end_date=_raven_date(dates[-1]),
+            start_date=_raven_date(start), end_date=_raven_date(end),
             write_netcdf_format=precise,
         )
         with warnings.catch_warnings():  # Raven reports each auto-generated interception default
@@ -187,26 +190,14 @@ class GR4JCNSimulator:
         return Path(emulator.output_path)
 
 
-def _noleap_dates(days: int):
-    """``days`` dates of a 365-day calendar from :data:`PROBE_START` (cftime, as Raven's NOLEAP)."""
-    import cftime
-
-    start = cftime.DatetimeNoLeap(2001, 1, 1)
-    return [start + datetime.timedelta(days=int(d)) for d in range(days)]
-
-
-def _plain(date):
-    """A pandas Timestamp as a datetime (netCDF4 wants datetimes or cftime dates)."""
-    return date.to_pydatetime() if isinstance(date, pd.Timestamp) else date
-
-
 def _raven_date(date) -> str:
     return f"{date.year:04d}-{date.month:02d}-{date.day:02d}"
 
 
 def _write_forcing(
-    path: Path, dates, precipitation: np.ndarray, temperature: np.ndarray, calendar: str
+    path: Path, start, precipitation: np.ndarray, temperature: np.ndarray, calendar: str
 ) -> Path:
+    """Consecutive daily forcing from ``start``: the time axis is the start's offset plus 0, 1, 2, …"""
     import netCDF4
 
     with netCDF4.Dataset(path, "w") as nc:  # classic text attributes: Raven cannot read h5netcdf's strings
@@ -214,7 +205,7 @@ def _write_forcing(
         time = nc.createVariable("time", "f8", ("time",))
         time.units = "days since 1900-01-01 00:00:00"
         time.calendar = "noleap" if calendar == "NOLEAP" else "proleptic_gregorian"
-        time[:] = netCDF4.date2num([_plain(d) for d in dates], time.units, time.calendar)
+        time[:] = netCDF4.date2num(start, time.units, time.calendar) + np.arange(len(precipitation))
         for name, values, units in (("pr", precipitation, "mm/d"), ("tas", temperature, "degC")):
             variable = nc.createVariable(name, "f8", ("time",))
             variable.units = units

@@ -15,7 +15,9 @@ model evaluation (training split, and the validation split of that same set).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
+import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -82,9 +84,6 @@ def build_simulator(name: str, architecture: dict, state_dict: dict) -> GR4JCNSi
 
 def recipe_hash(config: CalibrationConfig, data_fingerprint: str) -> str:
     """Identity of a calibration recipe (the replicate count and first seed excluded)."""
-    import hashlib
-    import json
-
     recipe = {k: v for k, v in asdict(config).items() if k not in ("replicates", "seed")}
     payload = json.dumps({"model": "gr4jcn", "calibration": recipe, "data": data_fingerprint}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
