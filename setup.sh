@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Create .venv and install hydroprobe into it. Idempotent: re-running only
 # installs what is missing. Usage: bash setup.sh [--dev]
-#   --dev   also install the test and lint tools (pytest, ruff)
+#   --dev   also install the test and lint tools (pytest, ruff) and neuralhydrology (its tests)
 # The conceptual reference model (RavenPy + the Raven executable, extra 'raven') is
 # installed too; building Raven needs the netCDF C library and takes a few minutes once.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 extras="raven"
-[ "${1:-}" = "--dev" ] && extras="raven,dev"
+[ "${1:-}" = "--dev" ] && extras="raven,dev,neuralhydrology"
 
 if ! command -v nc-config >/dev/null; then
   as_root=""

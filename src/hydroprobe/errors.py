@@ -11,3 +11,11 @@ class DataError(HydroprobeError, ValueError):
 
 class ConfigError(HydroprobeError, ValueError):
     """A parameter in params.yaml is invalid (names the key)."""
+
+
+class DataWarning(UserWarning):
+    """Basin data that are possible but unusual (names file, column and what to check)."""
+
+
+class TrackingError(HydroprobeError, RuntimeError):
+    """The MLflow store cannot take a write (e.g. a locked SQLite file); the message names the fix."""

@@ -30,11 +30,26 @@ def _lines() -> tuple[list[str], Callable[[str], None]]:
     return lines, lines.append
 
 
+CARAVAN = "caravan_camels_snow"
+#: The manifests written when the caravan folder was assembled, and the folder it lists.
+MANIFESTS = {"SHA256SUMS.timeseries": "timeseries", "SHA256SUMS.attributes": "attributes"}
+
+
+def _is_documentation(path: Path) -> bool:
+    """README.md and the SHA256SUMS.* manifests describe the shared folder; they are not data.
+
+    They have no public origin (they were written when the folder was
+    assembled), so SOURCES cannot list them; the manifests are checked
+    against SOURCES line by line instead (below).
+    """
+    return path.name == "README.md" or path.name.startswith("SHA256SUMS.")
+
+
 def test_table_matches_the_shared_data(shared_data: Path) -> None:
     on_disk = {
         path.relative_to(shared_data).as_posix()
         for path in shared_data.rglob("*")
-        if path.is_file() and path.name != "README.md"
+        if path.is_file() and not _is_documentation(path)
     }
     assert on_disk == set(SOURCES)
     for relative, source in SOURCES.items():
@@ -45,6 +60,34 @@ def test_table_matches_the_shared_data(shared_data: Path) -> None:
         "ostrich-gr4j-cemaneige/Salmon-River-Near-Prince-George_meteo_daily.nc"
     )
     assert all(source.url and source.url.startswith("https://") for source in SOURCES.values())
+
+
+def test_caravan_sources_are_pinned_to_their_origin_commits() -> None:
+    series = SOURCES[f"{CARAVAN}/timeseries/06224000.csv"]
+    assert series.sha256 == "e594979d7a08b1eae7cd662dca7f993a165cf06b37d58ee910a18c48e292fddb"
+    assert series.url == (
+        "https://raw.githubusercontent.com/stsfk/generative_hydro_app/"
+        "31616c2329f90b34e37ea247fc80f9ef8fdb4a2d/data/Caravan-CAMELS/06224000.csv"
+    )
+    topo = SOURCES[f"{CARAVAN}/attributes/camels_topo.txt"]
+    assert topo.url == (
+        "https://raw.githubusercontent.com/neuralhydrology/neuralhydrology/"
+        "76d08502a8bb2c0433a93dd4b82dca2cb38605ea/test/test_data/camels_us/camels_attributes_v2.0/"
+        "camels_topo.txt"
+    )
+    assert sum(path.startswith(f"{CARAVAN}/timeseries/") for path in SOURCES) == 35
+    assert sum(path.startswith(f"{CARAVAN}/attributes/") for path in SOURCES) == 8
+
+
+@pytest.mark.parametrize("manifest", sorted(MANIFESTS))
+def test_caravan_manifests_agree_with_the_table(shared_data: Path, manifest: str) -> None:
+    folder = f"{CARAVAN}/{MANIFESTS[manifest]}"
+    listed = {}
+    for line in (shared_data / CARAVAN / manifest).read_text(encoding="utf-8").splitlines():
+        digest, name = line.split()
+        listed[f"{folder}/{name}"] = digest
+    in_table = {path: source.sha256 for path, source in SOURCES.items() if path.startswith(f"{folder}/")}
+    assert listed == in_table
 
 
 def test_fetch_copies_verified_writable_files_then_skips(shared_data: Path, tmp_path: Path) -> None:

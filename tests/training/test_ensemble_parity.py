@@ -246,7 +246,7 @@ class RecordingObserver:
     def __init__(self):
         self.events = []
 
-    def replicate_started(self, seed, reused):
+    def replicate_started(self, seed, reused, resumed_epoch=0):
         self.events.append(("started", seed))
 
     def epoch_finished(self, seed, epoch, train_loss, validation_loss):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from hydroprobe.cli.common import StageContext, add_basin_argument, context
 
@@ -18,9 +19,10 @@ LABELS = {"lstm": "LSTM", "mclstm": "MC-LSTM", "gr4jcn": "GR4J-CemaNeige"}
 CONSERVING = {"lstm": False, "mclstm": True, "gr4jcn": True}
 
 
-def _models(ctx: StageContext) -> list:
+def _models(ctx: StageContext) -> list[tuple[str, Path, object]]:
+    """(name, where its outputs live, its parsed inputs): model under test, references, imported models."""
     from hydroprobe.probes.compare import load_model_input
-    from hydroprobe.probes.compare.inputs import reference_base
+    from hydroprobe.probes.compare.inputs import imported_bases, reference_base
 
     kinds = [("", ctx.model_config().type)]
     for name in ctx.params.get("references") or {}:
@@ -31,8 +33,26 @@ def _models(ctx: StageContext) -> list:
         label = label if label not in seen else f"{label} ({name})"
         seen.add(label)
         base = reference_base(ctx.root, name) if name else ctx.root
-        models.append(load_model_input(base, label, kind, CONSERVING.get(kind, False)))
+        models.append((name or kind, base, load_model_input(base, label, kind, CONSERVING.get(kind, False))))
+    for name, base in imported_bases(ctx.root):  # models trained elsewhere, probed under imported/<name>/
+        model = load_model_input(base, f"{name} (imported)", "imported", conserving=False)
+        models.append((f"imported_{name}", base, model))
     return models
+
+
+def _write_headlines(models: list, metrics: dict, folder: Path) -> list[Path]:
+    """``metrics/headline/<model>.json``: the few numbers per model that DVC shows in columns."""
+    from hydroprobe.probes.compare.headline import headline
+
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, base, model in models:
+        climate_path = base / "metrics" / "probes_climate.json"
+        climate = json.loads(climate_path.read_text()) if climate_path.is_file() else None
+        path = folder / f"{name}.json"
+        path.write_text(json.dumps(headline(model.label, metrics, climate, model.kind), indent=2) + "\n")
+        written.append(path)
+    return written
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -40,7 +60,8 @@ def _compare(args: argparse.Namespace) -> int:
     from hydroprobe.tracking.store import probe_run
 
     ctx = context(args)
-    models = _models(ctx)
+    named = _models(ctx)
+    models = [model for _, _, model in named]
     metrics = comparison_metrics(models)
     figure_dir = ctx.layout.figures
     figures = write_comparison_figures(models, figure_dir)
@@ -50,11 +71,12 @@ def _compare(args: argparse.Namespace) -> int:
     metrics_path = ctx.root / "metrics" / "comparison.json"
     metrics_path.parent.mkdir(parents=True, exist_ok=True)
     metrics_path.write_text(json.dumps(metrics, indent=2, allow_nan=False) + "\n")
+    headlines = _write_headlines(named, metrics, ctx.root / "metrics" / "headline")
     names = " + ".join(model.label for model in models)
     with probe_run(ctx.basin_id, "compare", names, "-", ctx.root):
         import mlflow
 
-        for path in (metrics_path, fragment, *figures.values()):
+        for path in (metrics_path, fragment, *headlines, *figures.values()):
             mlflow.log_artifact(str(path), artifact_path="comparison")
     for label, relative in (metrics.get("relative_recovery") or {}).items():
         for reference, ratios in relative.items():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from hydroprobe.cli.common import add_alias_argument, add_basin_argument, add_reference_argument, context
+from hydroprobe.cli.subject import add_subject_arguments, load_subject
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -20,17 +21,26 @@ def _run(args: argparse.Namespace) -> int:
     ctx = context(args)
     root, params, basin = ctx.root, ctx.params, ctx.basin_id
     settings = climate_settings(params, basin)
-    models = load_probe_models(basin, alias=args.alias, root=root, reference=ctx.reference)
-    out_dir = ctx.layout.out_root
-    label = models.model_type
-    print(
-        f"probing {models.model_name} v{models.model_version} ({args.alias}) and "
-        f"{len(models.replicates)} replicates with {len(settings.scenarios())} climate scenarios on {basin}"
-    )
-    result = run_climate_probes(
-        {label: (models.champion, models.replicates)}, models.dataset, settings, out_dir
-    )
-    run_id = log_climate_run(result, out_dir, models.model_name, models.model_version, root)
+    subject = load_subject(ctx, args)
+    if subject is not None:  # a model trained elsewhere: no replicates, outputs under imported/<name>/
+        label, out_dir = subject.name, subject.out_dir
+        print(f"probing imported model {subject.simulator.name} with {len(settings.scenarios())} "
+              f"climate scenarios on {basin}")
+        result = run_climate_probes({label: (subject.simulator, [])}, subject.dataset, settings, out_dir)
+        run_id = log_climate_run(
+            result, out_dir, subject.name, subject.model_version, root, tags=subject.tags
+        )
+    else:
+        models = load_probe_models(basin, alias=args.alias, root=root, reference=ctx.reference)
+        out_dir, label = ctx.layout.out_root, models.model_type
+        print(
+            f"probing {models.model_name} v{models.model_version} ({args.alias}) and "
+            f"{len(models.replicates)} replicates with {len(settings.scenarios())} climate scenarios "
+            f"on {basin}"
+        )
+        result = run_climate_probes({label: (models.champion, models.replicates)}, models.dataset, settings,
+                                    out_dir)
+        run_id = log_climate_run(result, out_dir, models.model_name, models.model_version, root)
     band = result["observed_elasticity"]
     print(
         f"observed precipitation elasticity {band['median']:.2f} (5–95 % {band['p05']:.2f}–{band['p95']:.2f})"
@@ -42,7 +52,8 @@ def _run(args: argparse.Namespace) -> int:
             print(
                 f"  {verdict:4}  {replicates['passed']}/{replicates['count']} replicates  {rule['statement']}"
             )
-    print(f"wrote {len(result['outputs'])} files (report: reports/fragments/climate.md); MLflow run {run_id}")
+    print(f"wrote {len(result['outputs'])} files under {out_dir} (report: reports/fragments/climate.md); "
+          f"MLflow run {run_id}")
     return 0
 
 
@@ -62,4 +73,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_basin_argument(climate)
     add_alias_argument(climate)
     add_reference_argument(climate)
+    add_subject_arguments(climate)
     climate.set_defaults(func=_run)

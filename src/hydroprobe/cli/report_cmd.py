@@ -9,10 +9,14 @@ from hydroprobe.cli.common import add_basin_argument, context
 
 def _report(args: argparse.Namespace) -> int:
     from hydroprobe.probes.assemble import basin_report, combined_report
+    from hydroprobe.probes.compare.inputs import imported_bases
 
     ctx = context(args)
     references = list(ctx.params.get("references") or {})
-    basin = basin_report(ctx.root, ctx.basin_spec.get("name", ctx.basin_id), ctx.basin_id, references)
+    imported = [name for name, _ in imported_bases(ctx.root)]
+    basin = basin_report(
+        ctx.root, ctx.basin_spec.get("name", ctx.basin_id), ctx.basin_id, references, imported
+    )
     path = combined_report(ctx.root, ctx.root / "reports" / "probe_report.md", first=ctx.basin_id)
     print(f"basin report {basin.relative_to(ctx.root)}; combined report {path.relative_to(ctx.root)}")
     return 0

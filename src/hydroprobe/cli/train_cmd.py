@@ -8,11 +8,13 @@ from hydroprobe.cli.common import add_basin_argument, add_reference_argument, co
 
 
 def _train(args: argparse.Namespace) -> int:
+    from hydroprobe.tracking.store import locked_store_errors
     from hydroprobe.tracking.train_stage import run_training
 
     ctx = context(args)
     model, train, calibration = ctx.model_config(), ctx.train_config(), ctx.calibration_config()
-    record = run_training(ctx.root, ctx.basin_id, model, train, calibration, ctx.reference)
+    with locked_store_errors():  # a store locked past MLflow's wait: say how to run in parallel
+        record = run_training(ctx.root, ctx.basin_id, model, train, calibration, ctx.reference)
     count = calibration.replicates if model.type == "gr4jcn" else train.replicates
     print(
         f"fitted {count} replicate(s) of {model.type}; selected seed "

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from hydroprobe.data.basin import COLUMNS, DISCHARGE, PRECIPITATION, TEMPERATURE
+from hydroprobe.data.plausibility import check_water_balance
 from hydroprobe.errors import ConfigError, DataError
 
 #: A daily mean above this many °C is not a temperature on Earth: it is Kelvin.
@@ -172,11 +173,26 @@ def check_values(frame: pd.DataFrame, file: str) -> None:
                 )
 
 
-def check_series(frame: pd.DataFrame, file: str, required: Iterable[str] = COLUMNS) -> None:
-    """All checks a canonical daily frame must pass (loaders call this last)."""
+def check_series(
+    frame: pd.DataFrame,
+    file: str,
+    required: Iterable[str] = COLUMNS,
+    area_km2: float | None = None,
+) -> None:
+    """All checks a canonical daily frame must pass (loaders call this last).
+
+    An empty frame is an error (nothing downstream can use it). With the basin's
+    ``area_km2`` the water balance is checked too
+    (:func:`hydroprobe.data.plausibility.check_water_balance`): discharge in
+    cfs or precipitation in metres passes every per-value check.
+    """
     check_columns(frame, file, required)
+    if len(frame) == 0:
+        raise DataError(f"{file}: the file has no data rows. Fix: write one row per day under the header.")
     check_dates(frame.index, file)
     check_values(frame, file)
+    if area_km2 is not None and PRECIPITATION in frame.columns and DISCHARGE in frame.columns:
+        check_water_balance(frame, file, area_km2)
 
 
 def _parse_splits(

@@ -27,6 +27,15 @@ def discharge_mm_per_day(discharge_m3s: pd.Series, area_km2: float) -> pd.Series
     return discharge_m3s * SECONDS_PER_DAY / (area_km2 * 1e3)
 
 
+def mm_per_day_to_m3s(flow_mm: np.ndarray | float, area_km2: float) -> np.ndarray:
+    """mm/d over the basin → m³/s, the inverse of :func:`discharge_mm_per_day`.
+
+    Loaders of depth-unit files (Caravan) and the depth-unit models share this
+    one definition, so that a file read and a model run agree to the last bit.
+    """
+    return np.asarray(flow_mm) * 1e-3 * area_km2 * 1e6 / SECONDS_PER_DAY
+
+
 def _month_day(text: object, bound: str) -> tuple[int, int]:
     match = re.fullmatch(r"(\d{2})-(\d{2})", str(text).strip())
     if match:

@@ -12,12 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SECONDS_PER_DAY = 86_400.0
-
-
-def mm_per_day_to_m3s(flow_mm: np.ndarray | float, area_km2: float) -> np.ndarray:
-    """Depth over the basin per day (mm/d) → volumetric flow (m³/s)."""
-    return np.asarray(flow_mm) * 1e-3 * area_km2 * 1e6 / SECONDS_PER_DAY
+# Re-exported: the conversion lives with its inverse in the data layer, which loaders share.
+from hydroprobe.data.summary import mm_per_day_to_m3s
 
 
 @dataclass

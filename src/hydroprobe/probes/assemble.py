@@ -17,12 +17,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 from hydroprobe.errors import DataError
 
 #: Known fragments, in report order.
-ORDER = ("training.md", "comparison.md", "paper_cases.md", "climate.md")
+ORDER = ("training.md", "imported_model.md", "comparison.md", "paper_cases.md", "climate.md")
 BASINS_DIR = Path("reports") / "basins"
 TITLE = "# Probe report"
 _LINK = re.compile(r"(\]\()([^)\s]+)(\))")
@@ -59,15 +60,20 @@ def _snapshot_images(text: str, source_dir: Path, image_dir: Path) -> str:
     return _LINK.sub(copy, text)
 
 
-def basin_report(root: Path, basin_name: str, basin_id: str, references: list[str]) -> Path:
-    """``reports/basins/<basin>.md``: this run's fragments, references under their own headings."""
+def basin_report(
+    root: Path, basin_name: str, basin_id: str, references: list[str], imported: Sequence[str] = ()
+) -> Path:
+    """``reports/basins/<basin>.md``: this run's fragments, references and imported models under their own
+    headings (an imported model's fragments live under ``imported/<name>/reports/fragments``)."""
     root = Path(root)
     out_path = root / BASINS_DIR / f"{basin_id}.md"
     parts = [_joined(root / "reports" / "fragments", out_path.parent)]
-    for name in references:
-        fragments = root / "references" / name / "reports" / "fragments"
+    sections = [("Reference model", root / "references" / name, name) for name in references]
+    sections += [("Imported model", root / "imported" / name, name) for name in imported]
+    for heading, base, name in sections:
+        fragments = base / "reports" / "fragments"
         if fragment_files(fragments):
-            parts.append(f"## Reference model: {name}\n\n" + _demote(_joined(fragments, out_path.parent)))
+            parts.append(f"## {heading}: {name}\n\n" + _demote(_joined(fragments, out_path.parent)))
     text = "\n\n".join([f"# {basin_name}", *parts])
     image_dir = out_path.parent / basin_id
     shutil.rmtree(image_dir, ignore_errors=True)

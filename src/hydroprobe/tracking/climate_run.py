@@ -11,6 +11,7 @@ every file the stage wrote is an artifact under its own folder.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import mlflow
@@ -45,14 +46,22 @@ def climate_metrics(result: dict) -> dict[str, float]:
 
 
 def log_climate_run(
-    result: dict, out_dir: Path, model_name: str, model_version: str, root: Path | None = None
+    result: dict,
+    out_dir: Path,
+    model_name: str,
+    model_version: str,
+    root: Path | None = None,
+    tags: Mapping[str, str] | None = None,
 ) -> str:
     """Log the climate probes of one model version; return the run id.
+
+    ``tags`` add an imported model's provenance (source, registry version, run).
 
     The files listed in ``result["outputs"]`` (relative to ``out_dir``) become
     artifacts in their folders (``metrics/``, ``plots/climate/``, ``reports/…``).
     """
     with probe_run(result["basin"], STAGE, model_name, model_version, root) as run:
+        mlflow.set_tags(dict(tags or {}))
         mlflow.log_params({f"climate.{key}": str(result["settings"][key]) for key in SETTINGS_LOGGED})
         mlflow.log_param("scenarios", ",".join(name for name in result["scenarios"] if name != "baseline"))
         mlflow.log_param(

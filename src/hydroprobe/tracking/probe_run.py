@@ -10,7 +10,7 @@ the JSON, CSVs, figures and report fragment are artifacts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -52,13 +52,18 @@ def log_probe_run(
     model_name: str,
     model_version: str,
     root: Path | None = None,
+    tags: Mapping[str, str] | None = None,
 ) -> str:
     """Log the paper probes of one model version; return the run id.
+
+    ``tags`` add provenance an imported model carries (its source, registry
+    version, run) beside the name and version every probe run has.
 
     ``files`` are logged as artifacts under their folder relative to ``out_dir``
     (``metrics/``, ``plots/probes/``, ``reports/figures/``, ``reports/fragments/``).
     """
     with probe_run(result["basin"], STAGE, model_name, model_version, root) as run:
+        mlflow.set_tags(dict(tags or {}))
         mlflow.log_params({f"probes.{key}": str(value) for key, value in result["settings"].items()})
         mlflow.log_param("replicates", len(result["replicates"]))
         mlflow.log_metrics(flatten_metrics(result))

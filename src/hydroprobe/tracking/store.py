@@ -5,17 +5,34 @@ database ``mlruns/mlflow.db`` with artifacts under ``mlruns/artifacts``.
 Paths are resolved against the *main* repository root so that runs made by
 ``dvc exp run --temp/--queue`` (which execute in a throw-away copy) land in
 the real store instead of vanishing with the copy.
+
+Several processes may share the SQLite store: MLflow waits up to 20 s for
+SQLite's write lock (``PRAGMA busy_timeout``), which two ``hydroprobe``
+processes logging side by side never came near (measured: 2 × 150 runs).
+What did break was *creating* the database: two processes starting on a fresh
+store both ran MLflow's schema migrations and one died with ``duplicate column
+name``. :func:`configure` therefore creates the tables under a file lock, and
+:func:`locked_store_errors` turns a lock that outlasted the wait into a
+:class:`~hydroprobe.errors.TrackingError` that points at a tracking server.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import mlflow
+from mlflow.tracking import MlflowClient
 
 from hydroprobe.config import main_repo_root
+from hydroprobe.errors import TrackingError
+
+try:  # POSIX; elsewhere the tables are created unguarded, as MLflow itself does
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
 
 # The project never phones home; set before MLflow reads them.
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -44,14 +61,60 @@ _EXPORTED_BY_US: str | None = None
 def configure(root: Path | None = None) -> str:
     """Point MLflow at the project store (or the server in MLFLOW_TRACKING_URI); return the URI."""
     uri = _user_uri() or default_tracking_uri(root)
-    if uri.startswith("sqlite:///"):
-        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     global _EXPORTED_BY_US
     if _user_uri() is None:
         _EXPORTED_BY_US = uri  # mlflow.set_tracking_uri writes it to MLFLOW_TRACKING_URI
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
+    if uri.startswith("sqlite:///"):
+        _create_sqlite_tables(uri)
     return uri
+
+
+def _create_sqlite_tables(uri: str) -> None:
+    """Open the store once under an exclusive file lock, so only one process runs the migrations.
+
+    MLflow creates a missing schema on first use with no guard of its own;
+    two processes starting together on a fresh store raced and one failed.
+    """
+    database = Path(uri.removeprefix("sqlite:///"))
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with open(database.with_name(database.name + ".lock"), "a") as lock:
+        if fcntl is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            with locked_store_errors(uri):
+                MlflowClient(uri).search_experiments(max_results=1)  # builds (or checks) the schema
+        finally:
+            if fcntl is not None:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def is_locked_error(error: BaseException) -> bool:
+    """Whether ``error`` (or one it was raised from) is SQLite's "database is locked"."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if "database is locked" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+@contextmanager
+def locked_store_errors(uri: str | None = None) -> Iterator[None]:
+    """Re-raise SQLite's "database is locked" as a :class:`TrackingError` naming the fix."""
+    try:
+        yield
+    except Exception as error:
+        if not is_locked_error(error):
+            raise
+        uri = uri or mlflow.get_tracking_uri()
+        raise TrackingError(
+            f"the MLflow store {uri} stayed locked by another process for longer than MLflow "
+            "waits (20 s); SQLite takes one writer at a time. For runs in parallel, start a "
+            f"tracking server on it (`mlflow server --backend-store-uri {uri}`) and point every "
+            "process at it (`export MLFLOW_TRACKING_URI=http://127.0.0.1:5000`), or run one at a time."
+        ) from error
 
 
 def experiment(name: str, root: Path | None = None) -> str:

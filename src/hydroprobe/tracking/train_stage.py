@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from hydroprobe.data.dataset import BasinDataset
 from hydroprobe.layout import Layout
 from hydroprobe.models import CONCEPTUAL_TYPES
 from hydroprobe.tracking import store
+from hydroprobe.tracking.owners import close_dead_runs, owner_tags
 from hydroprobe.tracking.provenance import dataset_hash, git_commit
 from hydroprobe.tracking.training_run import (
     ROLE_TAG,
@@ -27,6 +29,7 @@ from hydroprobe.training import outputs
 from hydroprobe.training.calibration import CalibrationConfig, calibrate_replicates, simulate_record
 from hydroprobe.training.config import ModelConfig, TrainConfig
 from hydroprobe.training.device import configure_cpu, resolve_device
+from hydroprobe.training.fingerprint import calibration_environment, resolve_engine, runtime_environment
 from hydroprobe.training.progress import ConsoleProgress
 from hydroprobe.training.replicates import simulate_physical, split_samples, train_replicates
 
@@ -53,6 +56,19 @@ def model_spec(architecture: dict, window: int, dataset: BasinDataset) -> dict:
     }
 
 
+def close_abandoned_runs(experiment_id: str) -> None:
+    """Close as KILLED the training runs a killed process (``kill -9``, OOM) left RUNNING.
+
+    Done by the next invocation of the stage, so a dead run never reads as
+    "still training" and never counts as finished; runs of a live concurrent
+    invocation are left alone.
+    """
+    client = mlflow.tracking.MlflowClient()
+    for run in close_dead_runs(client, experiment_id, ("training", "replicate"), ROLE_TAG):
+        print(f"hydroprobe: closed MLflow run {run.name} ({run.run_id}) as KILLED: {run.reason}",
+              file=sys.stderr, flush=True)
+
+
 def run_training(
     root: Path,
     basin_id: str,
@@ -74,10 +90,16 @@ def run_training(
     store.configure(root)
     experiment_id = store.experiment(store.experiment_name(basin_id), root)
     protocol = f"calibration-{calibration.algorithm}" if conceptual else protocol_tag(model, train)
+    environment = (calibration_environment() if conceptual
+                   else runtime_environment(device, resolve_engine(train.engine, model.type)).to_dict())
     tags = {"basin": basin_id, "model_type": model.type, "protocol": protocol,
-            "reference": reference or "model-under-test"}
+            "reference": reference or "model-under-test",
+            **{f"env.{key}": str(value) for key, value in environment.items()}}
+    tags.update(owner_tags())  # lets the next invocation tell a dead owner from a live one
+    close_abandoned_runs(experiment_id)
     name = f"{'calibrate' if conceptual else 'train'}-{basin_id}" + (f"-{reference}" if reference else "")
-    with mlflow.start_run(experiment_id=experiment_id, run_name=name) as parent:
+    # owner tags at creation: a kill right after it must not leave an ownerless RUNNING run
+    with mlflow.start_run(experiment_id=experiment_id, run_name=name, tags=owner_tags()) as parent:
         mlflow.set_tags({**tags, ROLE_TAG: "training", "git_commit": git_commit(root),
                          "dataset_md5": dataset_hash(root), "dataset_fingerprint": dataset.fingerprint})
         if conceptual:
@@ -115,7 +137,7 @@ def run_training(
             )
         hydrograph = outputs.test_hydrograph(dataset, test_days, simulated)
         outputs.write_all(
-            outcome, hydrograph, dataset.series.meta.name, layout.train_metrics,
+            outcome, environment, hydrograph, dataset.series.meta.name, layout.train_metrics,
             layout.replicates_table, layout.train_plots, layout.figures / "train",
             layout.fragments / "training.md",
         )

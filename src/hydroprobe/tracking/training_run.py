@@ -4,7 +4,10 @@ Replicate runs are driven through :class:`MlflowClient` rather than the
 fluent API because the ensemble engine trains replicates side by side and
 several child runs are open at once. An interrupted invocation marks its
 open runs KILLED; finished replicates stay FINISHED (and cached on disk, so
-the rerun reuses them).
+the rerun reuses them). A process killed outright cannot mark anything: its
+runs carry their owner's pid and host (:mod:`hydroprobe.tracking.owners`) so
+the next invocation closes them as KILLED. A replicate resumed from a
+checkpoint gets a new run that repeats the epochs its killed run logged.
 """
 
 from __future__ import annotations
@@ -53,23 +56,24 @@ class MlflowReplicateObserver:
         self.progress = progress
         self.open_runs: dict[int, str] = {}
         self.run_ids: dict[int, str] = {}
+        self.resumed: dict[int, int] = {}  # seed → epochs the checkpoint held
 
-    def replicate_started(self, seed: int, reused: bool) -> None:
-        run = self.client.create_run(
-            self.experiment_id,
-            run_name=f"replicate-seed{seed}",
-            tags={
-                **self.tags,
-                "mlflow.parentRunId": self.parent_run_id,
-                ROLE_TAG: "replicate",
-                "seed": str(seed),
-                "reused": str(reused).lower(),
-            },
-        )
+    def replicate_started(self, seed: int, reused: bool, resumed_epoch: int = 0) -> None:
+        tags = {
+            **self.tags,
+            "mlflow.parentRunId": self.parent_run_id,
+            ROLE_TAG: "replicate",
+            "seed": str(seed),
+            "reused": str(reused).lower(),
+        }
+        if resumed_epoch:
+            tags["resumed_from_epoch"] = str(resumed_epoch)
+            self.resumed[seed] = resumed_epoch
+        run = self.client.create_run(self.experiment_id, run_name=f"replicate-seed{seed}", tags=tags)
         self.client.log_param(run.info.run_id, "seed", seed)
         self.open_runs[seed] = self.run_ids[seed] = run.info.run_id
         if self.progress:
-            self.progress.replicate_started(seed, reused)
+            self.progress.replicate_started(seed, reused, resumed_epoch)
 
     def epoch_finished(self, seed: int, epoch: int, train_loss: float, validation_loss: float) -> None:
         self.client.log_batch(
@@ -88,9 +92,11 @@ class MlflowReplicateObserver:
         metrics = [Metric("best_epoch", result.best_epoch, 0, 0),
                    Metric("epochs_run", result.epochs_run, 0, 0),
                    Metric("train_seconds", result.seconds, 0, 0)]
-        if outcome.reused:  # the curve was logged by the interrupted run; repeat it here
-            for epoch, (tl, vl) in enumerate(zip(result.train_loss, result.validation_loss, strict=True), 1):
-                metrics += [Metric("train_loss", tl, 0, epoch), Metric("validation_loss", vl, 0, epoch)]
+        # the interrupted run logged the curve (reused) or its start (resumed); repeat it here
+        repeated = result.epochs_run if outcome.reused else self.resumed.pop(outcome.seed, 0)
+        curve = zip(result.train_loss[:repeated], result.validation_loss[:repeated], strict=True)
+        for epoch, (tl, vl) in enumerate(curve, 1):
+            metrics += [Metric("train_loss", tl, 0, epoch), Metric("validation_loss", vl, 0, epoch)]
         for split, scores in outcome.metrics.items():
             metrics += [Metric(f"{split}_{name}", value, 0, 0) for name, value in scores.items()]
         for start in range(0, len(metrics), 900):

@@ -32,6 +32,12 @@ from hydroprobe.data.basin import DISCHARGE, PRECIPITATION, TEMPERATURE
 from hydroprobe.data.dataset import BasinDataset
 from hydroprobe.models.gr4jcn import DEFAULT_BOUNDS, PARAMETER_NAMES, GR4JCNSimulator
 from hydroprobe.training import metrics
+from hydroprobe.training.fingerprint import (
+    CALIBRATION_PACKAGES,
+    CALIBRATION_SOURCES,
+    code_fingerprint,
+    package_versions,
+)
 from hydroprobe.training.replicates import (
     ReplicateCache,
     ReplicateObserver,
@@ -83,9 +89,18 @@ def build_simulator(name: str, architecture: dict, state_dict: dict) -> GR4JCNSi
 
 
 def recipe_hash(config: CalibrationConfig, data_fingerprint: str) -> str:
-    """Identity of a calibration recipe (the replicate count and first seed excluded)."""
+    """Identity of a calibration recipe (the replicate count and first seed excluded).
+
+    The calibration code and the Raven/spotpy versions are part of it, so a cached
+    search is never reused after either changes (Raven runs the same on any x86 CPU:
+    a fresh clone on another processor reproduced the committed GR4J numbers exactly).
+    """
     recipe = {k: v for k, v in asdict(config).items() if k not in ("replicates", "seed")}
-    payload = json.dumps({"model": "gr4jcn", "calibration": recipe, "data": data_fingerprint}, sort_keys=True)
+    software = {"code": code_fingerprint(CALIBRATION_SOURCES), **package_versions(CALIBRATION_PACKAGES)}
+    payload = json.dumps(
+        {"model": "gr4jcn", "calibration": recipe, "data": data_fingerprint, "software": software},
+        sort_keys=True,
+    )
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 from hydroprobe.config import require
 from hydroprobe.data.basin import DISCHARGE, PRECIPITATION
 from hydroprobe.models import CONCEPTUAL_TYPES, MODEL_TYPES
+from hydroprobe.training.device import resolve_device
+from hydroprobe.training.fingerprint import RuntimeEnvironment, resolve_engine, runtime_environment
 
 if TYPE_CHECKING:
     from hydroprobe.data.dataset import BasinDataset
@@ -62,7 +64,9 @@ class TrainConfig:
     """``train.*``: the paper's protocol (§2.3) plus the CPU/GPU levers.
 
     ``grad_clip`` > 0 clips the gradient norm (neuralhydrology uses 1); the
-    paper did not clip, which is ``grad_clip: 0``.
+    paper did not clip, which is ``grad_clip: 0``. ``checkpoint_minutes`` > 0
+    saves the unfinished replicates at an epoch boundary at most that often, so
+    a killed run resumes where it was (0 = off); it never changes a result.
     """
 
     window: int = 365
@@ -78,6 +82,7 @@ class TrainConfig:
     device: str = "auto"
     threads: int = 0
     eval_batch_size: int = 2048
+    checkpoint_minutes: float = 2.0
 
     def __post_init__(self) -> None:
         require(self.window >= 1, "train.window", f"must be >= 1 (got {self.window})")
@@ -96,22 +101,38 @@ class TrainConfig:
         )
         require(self.threads >= 0, "train.threads", "must be >= 0 (0 = torch default)")
         require(self.eval_batch_size >= 1, "train.eval_batch_size", "must be >= 1")
+        require(self.checkpoint_minutes >= 0, "train.checkpoint_minutes", "must be >= 0 (0 = off)")
 
     def seeds(self) -> list[int]:
         """Replicate k uses seed ``seed + k``."""
         return [self.seed + k for k in range(self.replicates)]
 
 
-def config_hash(model: ModelConfig, train: TrainConfig, data_fingerprint: str) -> str:
+def config_hash(
+    model: ModelConfig,
+    train: TrainConfig,
+    data_fingerprint: str,
+    environment: RuntimeEnvironment | None = None,
+) -> str:
     """Identity of a replicate's recipe, so finished replicates can be reused after a crash.
 
-    Knobs that do not change a replicate's result (how many replicates, the
-    device-independent engine choice, threads, evaluation batch size) are left out.
+    Knobs that do not change a replicate's result (how many replicates, the first
+    seed, the evaluation batch size, the device *name*) are left out; what does
+    change it besides params and data (the training code, the resolved engine, the
+    torch build, the kind of device and processor, the thread count: see
+    :mod:`hydroprobe.training.fingerprint`) is in, so replicates trained by other
+    code or on another kind of machine are never passed off as this run's.
     """
+    if environment is None:
+        engine = resolve_engine(train.engine, model.type)
+        environment = runtime_environment(resolve_device(train.device), engine)
     recipe = dataclasses.asdict(train)
-    for key in ("replicates", "seed", "threads", "eval_batch_size", "device", "engine"):
+    for key in ("replicates", "seed", "threads", "eval_batch_size", "device", "engine",
+                "checkpoint_minutes"):
         recipe.pop(key)
     payload = json.dumps(
-        {"model": dataclasses.asdict(model), "train": recipe, "data": data_fingerprint}, sort_keys=True
+        {"model": dataclasses.asdict(model), "train": recipe, "data": data_fingerprint,
+         "environment": environment.cache_key()},
+        sort_keys=True,
     )
     return hashlib.sha256(payload.encode()).hexdigest()[:16]

@@ -17,6 +17,11 @@ reproduced per replicate, only the arithmetic is batched:
 
 Results match the sequential engine to float32 rounding (the kernels sum
 in a different order), not bit for bit.
+
+With ``checkpoints`` the group's whole state is saved at epoch boundaries (at
+most every ``train.checkpoint_minutes``) and a rerun resumes from it with
+exactly the replicates that were active then, so the resumed run's numbers
+equal an uninterrupted run's bit for bit (see :mod:`hydroprobe.training.checkpoint`).
 """
 
 from __future__ import annotations
@@ -31,10 +36,12 @@ import torch
 from hydroprobe.data.windows import WindowedSeries
 from hydroprobe.models.ensemble_lstm import EnsembleLSTM
 from hydroprobe.models.ensemble_recurrence import lstm_cell
+from hydroprobe.training.checkpoint import Checkpoints, generator_state, restore_generator, seeds_label
 from hydroprobe.training.config import TrainConfig
 from hydroprobe.training.trainer import ReplicateResult, init_model
 
 EnsembleEpochCallback = Callable[[int, int, float, float], None]  # seed, epoch, train, validation
+StartCallback = Callable[[int, int], None]  # seed, epochs already trained (> 0: resumed from a checkpoint)
 MAX_GROUP = 32  # replicates trained at once; the fused BPTT keeps ~95 MB per replicate (T 365, B 256)
 
 
@@ -51,6 +58,16 @@ class _Replicate:
     finished: bool = False
 
 
+@dataclass
+class _Group:
+    """Replicates trained together: stacked weights, one Adam, and how many epochs are done."""
+
+    model: EnsembleLSTM
+    optimizer: torch.optim.Adam
+    active: list[_Replicate]
+    epoch: int = 0
+
+
 def train_ensemble(
     architecture: dict,
     series: WindowedSeries,
@@ -62,33 +79,107 @@ def train_ensemble(
     on_epoch: EnsembleEpochCallback | None = None,
     max_group: int = MAX_GROUP,
     compile_cell: bool = False,
+    checkpoints: Checkpoints | None = None,
+    on_start: StartCallback | None = None,
 ) -> Iterator[ReplicateResult]:
     """Yield each seed's :class:`ReplicateResult` as soon as it finishes (groups of ``max_group``).
 
     ``compile_cell`` (GPU lever, not timed anywhere yet) swaps the
     hand-written backward for autograd over a ``torch.compile``-fused LSTM step.
     ``ReplicateResult.seconds`` is the replicate's share of the wall time:
-    each epoch's time divided by the replicates active in it.
+    each epoch's time divided by the replicates active in it. ``on_start``
+    hears each seed when its group starts, with the epochs a checkpoint already
+    holds. Groups with a checkpoint run first, with exactly the replicates that
+    were active when it was saved (a seed among them that is not in ``seeds``
+    is trained, so the others keep their numbers, but neither reported nor yielded).
     """
     if architecture.get("type") != "lstm":
         raise ValueError(f"train_ensemble stacks LSTM replicates only, not '{architecture.get('type')}'")
-    for start in range(0, len(seeds), max_group):
+    options = _Options(config, device, compile_cell, checkpoints, set(seeds), on_epoch, on_start)
+    for group_seeds, saved in _plan_groups(seeds, max_group, checkpoints):
         yield from _train_group(
-            architecture,
-            series,
-            train_days,
-            validation_days,
-            config,
-            seeds[start : start + max_group],
-            device,
-            on_epoch,
-            compile_cell,
+            architecture, series, train_days, validation_days, group_seeds, saved, options
         )
 
 
+@dataclass
+class _Options:
+    """What every group of one :func:`train_ensemble` call shares."""
+
+    config: TrainConfig
+    device: torch.device
+    compile_cell: bool
+    checkpoints: Checkpoints | None
+    wanted: set[int]
+    on_epoch: EnsembleEpochCallback | None
+    on_start: StartCallback | None
+
+
+def _plan_groups(
+    seeds: Sequence[int], max_group: int, checkpoints: Checkpoints | None
+) -> list[tuple[list[int], dict | None]]:
+    """Checkpointed groups holding a wanted seed first, then the other seeds in groups of ``max_group``."""
+    remaining = list(seeds)
+    plan: list[tuple[list[int], dict | None]] = []
+    for _, state in checkpoints.find("ensemble_") if checkpoints else []:
+        active = [r["seed"] for r in state["replicates"]]
+        if set(active) & set(remaining):
+            plan.append((list(state["group"]), state))
+            remaining = [s for s in remaining if s not in active]
+    plan += [(remaining[i : i + max_group], None) for i in range(0, len(remaining), max_group)]
+    return plan
+
+
 def _train_group(
-    architecture, series, train_days, validation_days, config, seeds, device, on_epoch, compile_cell
+    architecture, series, train_days, validation_days, seeds, saved, options: _Options
 ) -> Iterator[ReplicateResult]:
+    config, checkpoints = options.config, options.checkpoints
+    name = f"ensemble_{seeds_label(seeds)}"
+    if saved is None:
+        group = _fresh_group(architecture, config, seeds, options.device, options.compile_cell)
+    else:
+        group = _resumed_group(architecture, config, saved, options.device, options.compile_cell)
+    for replicate in group.active:
+        if options.on_start and replicate.seed in options.wanted:
+            options.on_start(replicate.seed, group.epoch)
+    if checkpoints:
+        checkpoints.start(name)
+    train_index = torch.as_tensor(train_days)
+    for epoch in range(group.epoch + 1, config.max_epochs + 1):
+        yield from _group_epoch(group, series, train_index, validation_days, epoch, options)
+        if not group.active:
+            break
+        if checkpoints and checkpoints.due(name):
+            checkpoints.save(name, _checkpoint_state(group, seeds))
+    if checkpoints:  # every finished replicate was taken (and cached) before the generator got here
+        checkpoints.delete(name)
+
+
+def _group_epoch(group: _Group, series, train_index, validation_days, epoch: int, options: _Options):
+    """Train and validate one epoch; yield the replicates that finished; drop them from the group."""
+    config, model = options.config, group.model
+    began = time.perf_counter()
+    device = options.device
+    train_loss = _train_epoch(model, group.optimizer, series, train_index, group.active, config, device)
+    validation = validation_mse(model, series, validation_days, config.eval_batch_size, device)
+    share = (time.perf_counter() - began) / len(group.active)
+    for r, replicate in enumerate(group.active):
+        _record_epoch(replicate, model, r, epoch, train_loss[r], validation[r], share, config)
+        if options.on_epoch and replicate.seed in options.wanted:
+            options.on_epoch(replicate.seed, epoch, train_loss[r], validation[r])
+    group.epoch = epoch
+    for replicate in group.active:
+        replicate.finished = replicate.finished or epoch == config.max_epochs
+        if replicate.finished and replicate.seed in options.wanted:
+            replicate.result.state_dict = replicate.best_state
+            yield replicate.result
+    keep = [r for r, replicate in enumerate(group.active) if not replicate.finished]
+    if keep and len(keep) < len(group.active):
+        group.model, group.optimizer = shrink(model, group.optimizer, keep, config.learning_rate)
+    group.active = [group.active[r] for r in keep]
+
+
+def _fresh_group(architecture, config: TrainConfig, seeds, device, compile_cell: bool) -> _Group:
     model = EnsembleLSTM.from_models([init_model(architecture, s) for s in seeds], fused=not compile_cell)
     if compile_cell:
         model.cell = torch.compile(lstm_cell, dynamic=False)
@@ -100,29 +191,56 @@ def _train_group(
     ]
     for r, replicate in enumerate(active):
         replicate.best_state = model.replicate_state_dict(r)
-    train_index = torch.as_tensor(train_days)
-    for epoch in range(1, config.max_epochs + 1):
-        began = time.perf_counter()
-        train_loss = _train_epoch(model, optimizer, series, train_index, active, config, device)
-        validation = validation_mse(model, series, validation_days, config.eval_batch_size, device)
-        share = (time.perf_counter() - began) / len(active)
-        for r, replicate in enumerate(active):
-            _record_epoch(replicate, model, r, epoch, train_loss[r], validation[r], share, config)
-            if on_epoch:
-                on_epoch(replicate.seed, epoch, train_loss[r], validation[r])
-        if epoch == config.max_epochs:
-            for replicate in active:
-                replicate.finished = True
-        for replicate in active:
-            if replicate.finished:
-                replicate.result.state_dict = replicate.best_state
-                yield replicate.result
-        keep = [r for r, replicate in enumerate(active) if not replicate.finished]
-        if not keep:
-            return
-        if len(keep) < len(active):
-            model, optimizer = shrink(model, optimizer, keep, config.learning_rate)
-            active = [active[r] for r in keep]
+    return _Group(model, optimizer, active)
+
+
+def _checkpoint_state(group: _Group, seeds: Sequence[int]) -> dict:
+    """Everything the rest of the group's training depends on, in ``weights_only`` types."""
+    replicates = [
+        {
+            "seed": rep.seed,
+            "generator": generator_state(rep.generator),
+            "train_loss": list(rep.result.train_loss),
+            "validation_loss": list(rep.result.validation_loss),
+            "best_epoch": rep.result.best_epoch,
+            "seconds": rep.result.seconds,
+            "best_state": rep.best_state,
+            "best_loss": rep.best_loss,
+            "since_best": rep.since_best,
+        }
+        for rep in group.active
+    ]
+    return {
+        "group": list(seeds),
+        "epoch": group.epoch,
+        "model": group.model.state_dict(),
+        "optimizer": group.optimizer.state_dict(),
+        "replicates": replicates,
+    }
+
+
+def _resumed_group(architecture, config: TrainConfig, saved: dict, device, compile_cell: bool) -> _Group:
+    """The group exactly as :func:`_checkpoint_state` saved it."""
+    saved_replicates = saved["replicates"]
+    hidden, inputs = architecture["hidden_size"], architecture["n_inputs"]
+    model = EnsembleLSTM(len(saved_replicates), inputs, hidden, fused=not compile_cell)
+    model.load_state_dict(saved["model"])
+    if compile_cell:
+        model.cell = torch.compile(lstm_cell, dynamic=False)
+    model.to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    optimizer.load_state_dict(saved["optimizer"])
+    active = []
+    for rep in saved_replicates:
+        result = ReplicateResult(
+            seed=rep["seed"], state_dict={}, train_loss=list(rep["train_loss"]),
+            validation_loss=list(rep["validation_loss"]), best_epoch=rep["best_epoch"],
+            seconds=rep["seconds"],
+        )
+        generator = restore_generator(rep["generator"])
+        active.append(_Replicate(rep["seed"], generator, result, rep["best_state"], rep["best_loss"],
+                                 rep["since_best"]))
+    return _Group(model, optimizer, active, saved["epoch"])
 
 
 def _train_epoch(model, optimizer, series, train_index, active, config, device) -> list[float]:

@@ -24,15 +24,18 @@ class ConsoleProgress:
             if self.interactive else None
         )
 
-    def replicate_started(self, seed: int, reused: bool) -> None:
+    def replicate_started(self, seed: int, reused: bool, resumed_epoch: int = 0) -> None:
         if reused:
             self._line(f"replicate seed {seed}: reused from cache")
-        elif self.interactive and self.replicates <= 8:  # one bar per replicate stays readable
+            return
+        if resumed_epoch:  # always a line: a resume is worth finding in a log later
+            self._line(f"replicate seed {seed}: resumed from a checkpoint after {self.step} {resumed_epoch}")
+        if self.interactive and self.replicates <= 8:  # one bar per replicate stays readable
             self._bars[seed] = tqdm(
-                total=self.max_epochs, desc=f"seed {seed}", leave=False, file=self.stream,
-                position=1 + len(self._bars),
+                total=self.max_epochs, initial=resumed_epoch, desc=f"seed {seed}", leave=False,
+                file=self.stream, position=1 + len(self._bars),
             )
-        else:
+        elif not resumed_epoch:
             self._line(f"replicate seed {seed}: {'calibrating' if self.step != 'epoch' else 'training'}")
 
     def epoch_finished(self, seed: int, epoch: int, train_loss: float, validation_loss: float) -> None:

@@ -3,8 +3,11 @@
 Finished replicates are cached on disk under ``<cache>/<config hash>/`` as a
 weights-only ``state_dict`` and a JSON record, written atomically, so an
 interrupted run loses no finished work: the rerun trains only what is
-missing. Selection looks only at validation NSE; test metrics are computed
-for every replicate but never consulted.
+missing. Unfinished replicates are checkpointed in the same folder
+(``checkpoint_*.pt``, see :mod:`hydroprobe.training.checkpoint`), so it loses
+at most ``train.checkpoint_minutes`` of training either. Selection looks
+only at validation NSE; test metrics are computed for every replicate but
+never consulted.
 """
 
 from __future__ import annotations
@@ -24,10 +27,12 @@ from hydroprobe.data.dataset import BasinDataset
 from hydroprobe.data.splits import SPLIT_NAMES
 from hydroprobe.data.windows import SampleIndex, WindowedSeries
 from hydroprobe.training import metrics
+from hydroprobe.training.checkpoint import Checkpoints
 from hydroprobe.training.config import ModelConfig, TrainConfig, config_hash
 from hydroprobe.training.ensemble import MAX_GROUP, train_ensemble
 from hydroprobe.training.trainer import (
     ReplicateResult,
+    checkpoint_name,
     init_model,
     predict_normalized,
     train_replicate,
@@ -37,7 +42,8 @@ from hydroprobe.training.trainer import (
 class ReplicateObserver(Protocol):
     """What a tracker (MLflow, a progress bar) hears while replicates train."""
 
-    def replicate_started(self, seed: int, reused: bool) -> None: ...
+    def replicate_started(self, seed: int, reused: bool, resumed_epoch: int = 0) -> None:
+        """``resumed_epoch`` > 0: training continues from a checkpoint holding that many epochs."""
 
     def epoch_finished(self, seed: int, epoch: int, train_loss: float, validation_loss: float) -> None: ...
 
@@ -212,7 +218,8 @@ def train_replicates(
             observer.replicate_started(seed, reused=True)
         finish(cached, reused=True)
 
-    for result in _train(architecture, series, samples, train_config, missing, device, observer):
+    checkpoints = Checkpoints(cache.folder, train_config.checkpoint_minutes)
+    for result in _train(architecture, series, samples, train_config, missing, device, observer, checkpoints):
         cache.save(result)
         finish(result, reused=False)
     outcome.replicates.sort(key=lambda o: o.seed)
@@ -238,46 +245,41 @@ def _train(
     seeds: Sequence[int],
     device: torch.device,
     observer: ReplicateObserver | None,
+    checkpoints: Checkpoints | None = None,
 ):
     """Yield finished replicates as they finish, on the engine ``config.engine`` names.
 
     ``auto`` takes the ensemble engine for LSTMs (faster, same results to float
     rounding; see benchmarks/RESULTS.md) and the sequential reference otherwise.
+    The consumer caches each result before asking for the next, so a
+    checkpoint is deleted only once what it protected is in the cache.
     """
     engine = config.engine
     if engine == "auto":
         engine = "ensemble" if architecture["type"] == "lstm" and seeds else "sequential"
+
+    def started(seed: int, resumed_epoch: int) -> None:
+        if observer:
+            observer.replicate_started(seed, reused=False, resumed_epoch=resumed_epoch)
+
+    days = (samples["train"].days, samples["validation"].days)
     if engine == "ensemble":
-        for seed in seeds:
-            if observer:
-                observer.replicate_started(seed, reused=False)
         yield from train_ensemble(
-            architecture,
-            series,
-            samples["train"].days,
-            samples["validation"].days,
-            config,
-            list(seeds),
-            device,
+            architecture, series, *days, config, list(seeds), device,
             observer.epoch_finished if observer else None,
-            max_group=ensemble_group_size(len(seeds), device),
+            max_group=ensemble_group_size(len(seeds), device), checkpoints=checkpoints, on_start=started,
         )
         return
     for seed in seeds:
-        if observer:
-            observer.replicate_started(seed, reused=False)
 
         def on_epoch(epoch: int, train_loss: float, validation_loss: float, seed: int = seed) -> None:
             if observer:
                 observer.epoch_finished(seed, epoch, train_loss, validation_loss)
 
+        saved = checkpoints.load(checkpoint_name(seed)) if checkpoints else None
+        started(seed, saved["epoch"] if saved else 0)
         yield train_replicate(
-            architecture,
-            series,
-            samples["train"].days,
-            samples["validation"].days,
-            config,
-            seed,
-            device,
-            on_epoch,
+            architecture, series, *days, config, seed, device, on_epoch, checkpoints=checkpoints, resume=saved
         )
+        if checkpoints:
+            checkpoints.delete(checkpoint_name(seed))

@@ -11,6 +11,11 @@ random-number protocol is therefore part of the contract:
 3. Adam on the MSE of the normalised target; optional gradient-norm clipping;
 4. after each epoch the validation MSE decides early stopping (patience) and
    the weights of the best epoch are restored at the end.
+
+With ``checkpoints`` the replicate's state (weights, Adam, generator, curve,
+early-stopping bookkeeping) is saved at epoch boundaries at most every
+``train.checkpoint_minutes``, and a rerun continues from it to the same
+numbers, bit for bit, as an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from torch import nn
 
 from hydroprobe.data.windows import WindowedSeries
 from hydroprobe.models import build_model
+from hydroprobe.training.checkpoint import Checkpoints, generator_state, restore_generator
 from hydroprobe.training.config import TrainConfig
 
 EpochCallback = Callable[[int, float, float], None]
@@ -73,6 +79,79 @@ def mse(model: nn.Module, series: WindowedSeries, days: np.ndarray, batch_size: 
     return float(np.mean((predicted - observed) ** 2))
 
 
+@dataclass
+class _Training:
+    """A replicate part-way through training: all that the remaining epochs depend on."""
+
+    model: nn.Module
+    optimizer: torch.optim.Adam
+    generator: torch.Generator
+    result: ReplicateResult
+    best_state: dict[str, torch.Tensor]
+    best_loss: float = float("inf")
+    since_best: int = 0
+
+    def checkpoint(self, seconds: float) -> dict:
+        """The state in ``weights_only`` types (see :mod:`hydroprobe.training.checkpoint`)."""
+        return {
+            "seed": self.result.seed,
+            "epoch": self.result.epochs_run,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "generator": generator_state(self.generator),
+            "train_loss": list(self.result.train_loss),
+            "validation_loss": list(self.result.validation_loss),
+            "best_epoch": self.result.best_epoch,
+            "best_state": self.best_state,
+            "best_loss": self.best_loss,
+            "since_best": self.since_best,
+            "seconds": seconds,
+        }
+
+
+def _start(architecture: dict, config: TrainConfig, seed: int, device, saved: dict | None) -> _Training:
+    """Step 1 of the protocol, or the state a checkpoint saved."""
+    model = init_model(architecture, seed).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    if saved is None:
+        generator = torch.Generator().manual_seed(seed)
+        return _Training(model, optimizer, generator, ReplicateResult(seed, {}),
+                         copy.deepcopy(model.state_dict()))
+    model.load_state_dict(saved["model"])
+    optimizer.load_state_dict(saved["optimizer"])
+    result = ReplicateResult(seed, {}, list(saved["train_loss"]), list(saved["validation_loss"]),
+                             saved["best_epoch"], saved["seconds"])
+    best_state = {k: v.to(device) for k, v in saved["best_state"].items()}
+    return _Training(model, optimizer, restore_generator(saved["generator"]), result, best_state,
+                     saved["best_loss"], saved["since_best"])
+
+
+def _train_epoch(state: _Training, series: WindowedSeries, train_index: torch.Tensor, config, device
+                 ) -> float:
+    """Steps 2-3 of the protocol for one epoch; the mean training MSE."""
+    model, optimizer = state.model, state.optimizer
+    model.train()
+    order = train_index[torch.randperm(len(train_index), generator=state.generator)]
+    total, count = 0.0, 0
+    for start in range(0, len(order), config.batch_size):
+        x, y = series.batch(order[start : start + config.batch_size])
+        x, y = x.to(device), y.to(device)
+        optimizer.zero_grad(set_to_none=True)
+        loss = nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        if config.grad_clip > 0:
+            nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        optimizer.step()
+        total += float(loss.detach()) * len(y)
+        count += len(y)
+    return total / count
+
+
+def checkpoint_name(seed: int) -> str:
+    """The sequential engine's checkpoint of replicate ``seed`` (see :class:`Checkpoints`)."""
+    return f"seed_{seed}"
+
+
 def train_replicate(
     architecture: dict,
     series: WindowedSeries,
@@ -82,43 +161,39 @@ def train_replicate(
     seed: int,
     device: torch.device,
     on_epoch: EpochCallback | None = None,
+    checkpoints: Checkpoints | None = None,
+    resume: dict | None = None,
 ) -> ReplicateResult:
-    """Train one replicate and return it with the best epoch's weights restored."""
+    """Train one replicate and return it with the best epoch's weights restored.
+
+    ``checkpoints`` saves the state as :func:`checkpoint_name` at epoch
+    boundaries; ``resume`` (such a saved state) continues from it. The caller
+    deletes the checkpoint once the result is safe.
+    """
     began = time.perf_counter()
-    model = init_model(architecture, seed).to(device)
-    generator = torch.Generator().manual_seed(seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    name = checkpoint_name(seed)
+    state = _start(architecture, config, seed, device, resume)
+    previous = state.result.seconds
+    if checkpoints:
+        checkpoints.start(name)
     train_index = torch.as_tensor(train_days)
-    result = ReplicateResult(seed=seed, state_dict={})
-    best_loss, since_best = float("inf"), 0
-    best_state = copy.deepcopy(model.state_dict())
-    for epoch in range(1, config.max_epochs + 1):
-        model.train()
-        order = train_index[torch.randperm(len(train_index), generator=generator)]
-        total, count = 0.0, 0
-        for start in range(0, len(order), config.batch_size):
-            x, y = series.batch(order[start : start + config.batch_size])
-            x, y = x.to(device), y.to(device)
-            optimizer.zero_grad(set_to_none=True)
-            loss = nn.functional.mse_loss(model(x), y)
-            loss.backward()
-            if config.grad_clip > 0:
-                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            optimizer.step()
-            total += float(loss.detach()) * len(y)
-            count += len(y)
-        validation = mse(model, series, validation_days, config.eval_batch_size, device)
-        result.train_loss.append(total / count)
+    result = state.result
+    for epoch in range(result.epochs_run + 1, config.max_epochs + 1):
+        train_loss = _train_epoch(state, series, train_index, config, device)
+        validation = mse(state.model, series, validation_days, config.eval_batch_size, device)
+        result.train_loss.append(train_loss)
         result.validation_loss.append(validation)
         if on_epoch:
-            on_epoch(epoch, total / count, validation)
-        if validation < best_loss:
-            best_loss, since_best, result.best_epoch = validation, 0, epoch
-            best_state = copy.deepcopy(model.state_dict())
+            on_epoch(epoch, train_loss, validation)
+        if validation < state.best_loss:
+            state.best_loss, state.since_best, result.best_epoch = validation, 0, epoch
+            state.best_state = copy.deepcopy(state.model.state_dict())
         else:
-            since_best += 1
-            if since_best >= config.patience:
+            state.since_best += 1
+            if state.since_best >= config.patience:
                 break
-    result.state_dict = {k: v.detach().cpu().clone() for k, v in best_state.items()}
-    result.seconds = time.perf_counter() - began
+        if checkpoints and checkpoints.due(name):
+            checkpoints.save(name, state.checkpoint(previous + time.perf_counter() - began))
+    result.state_dict = {k: v.detach().cpu().clone() for k, v in state.best_state.items()}
+    result.seconds = previous + time.perf_counter() - began
     return result

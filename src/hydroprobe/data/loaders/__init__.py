@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hydroprobe.data.basin import BasinSeries
-from hydroprobe.data.loaders import camels_us, csv_table, multipoint_netcdf, raven_netcdf
+from hydroprobe.data.loaders import camels_us, caravan_csv, csv_table, multipoint_netcdf, raven_netcdf
 from hydroprobe.errors import ConfigError
 
 Loader = Callable[[str, dict, Path], BasinSeries]
@@ -22,6 +22,7 @@ LOADERS: dict[str, Loader] = {
     "multipoint_netcdf": multipoint_netcdf.load,
     "camels_us": camels_us.load,
     "csv_table": csv_table.load,
+    "caravan_csv": caravan_csv.load,
 }
 
 

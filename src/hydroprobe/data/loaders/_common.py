@@ -96,9 +96,31 @@ def overlap(
 
 
 def finish(frame: pd.DataFrame, file: Path, meta: BasinMeta, source: str) -> BasinSeries:
-    """Canonical column order, then :func:`check_series`, then the series."""
+    """Canonical column order, then :func:`check_series` (with the basin area), then the series."""
     if isinstance(frame.index, pd.DatetimeIndex):
         frame = frame.set_axis(frame.index.as_unit("ns"), axis=0)
     frame = frame.rename_axis("date")
-    check_series(frame, str(file))
+    check_series(frame, str(file), area_km2=meta.area_km2)
     return BasinSeries(meta=meta, frame=frame[list(COLUMNS)].astype(float), source=source)
+
+
+def attribute_row(path: Path, gauge: str, basin_id: str, columns: tuple[str, ...] = ()) -> pd.Series:
+    """The row of ``gauge`` in a ``;``-separated CAMELS attribute table (camels_topo.txt, ...).
+
+    ``gauge_id`` is read as text: as a number, 01013500 would lose its
+    leading zero and never match. CAMELS-US and Caravan loaders share it.
+    """
+    table = pd.read_csv(existing(path, f"basins.{basin_id} attributes"), sep=";", dtype={"gauge_id": str})
+    for column in ("gauge_id", *columns):
+        if column not in table.columns:
+            raise DataError(
+                f"{path}: column '{column}' is missing (found {list(table.columns)}). "
+                "Fix: use the published CAMELS attribute table."
+            )
+    rows = table[table["gauge_id"].str.strip() == gauge]
+    if rows.empty:
+        raise DataError(
+            f"{path}: column 'gauge_id' has no row for gauge {gauge}. Fix: correct "
+            f"basins.{basin_id}.gauge_id, or use an attribute table that lists the gauge."
+        )
+    return rows.iloc[0]

@@ -24,7 +24,7 @@ import pandas as pd
 
 from hydroprobe.data.basin import DISCHARGE, PRECIPITATION, TEMPERATURE, BasinMeta, BasinSeries
 from hydroprobe.data.checks import check_dates, check_values
-from hydroprobe.data.loaders._common import as_float, existing, finish, mask_code, overlap
+from hydroprobe.data.loaders._common import as_float, attribute_row, existing, finish, mask_code, overlap
 from hydroprobe.errors import ConfigError, DataError
 
 #: Exact: 1 ft = 0.3048 m.
@@ -33,6 +33,8 @@ MISSING_FLOW = -999.0
 #: File-name tag of each forcing data set in ``basin_mean_forcing/<source>/``.
 FORCING_TAGS = {"daymet": "cida", "maurer": "maurer", "maurer_extended": "maurer", "nldas": "nldas"}
 FORCING_COLUMNS = ("prcp(mm/day)", "tmax(C)", "tmin(C)")
+#: What a basin's metadata needs from ``camels_topo.txt``.
+TOPO_COLUMNS = ("area_gages2", "gauge_lat", "gauge_lon")
 
 
 def gauge_id(spec: dict, basin_id: str) -> str:
@@ -46,8 +48,9 @@ def gauge_id(spec: dict, basin_id: str) -> str:
         raise ConfigError(f"basins.{basin_id}.gauge_id is missing: add the 8-digit USGS gauge id")
     if not isinstance(value, str) or not re.fullmatch(r"\d{8}", value):
         raise ConfigError(
-            f"basins.{basin_id}.gauge_id must be an 8-digit string in quotes, e.g. "
-            f"'01022500', got {value!r} (unquoted, YAML reads it as a number)"
+            f"basins.{basin_id}.gauge_id must be an 8-digit string in quotes, got {value!r}: "
+            "unquoted, YAML reads it as a number and its leading zero is lost. "
+            'Fix: quote it, e.g. gauge_id: "01022500".'
         )
     return value
 
@@ -103,13 +106,24 @@ def _dates(table: pd.DataFrame, columns: tuple[str, str, str], path: Path) -> pd
     return pd.DatetimeIndex(dates, name="date")
 
 
-def _attribute_row(path: Path, gauge: str) -> pd.Series:
-    table = pd.read_csv(path, sep=";", dtype={"gauge_id": str})
-    table["gauge_id"] = table["gauge_id"].str.strip()
-    rows = table[table["gauge_id"] == gauge]
-    if rows.empty:
-        raise DataError(f"{path}: gauge {gauge} is not listed. Fix: check basins.<id>.gauge_id.")
-    return rows.iloc[0]
+def camels_meta(attributes: Path, gauge: str, basin_id: str, spec: dict) -> BasinMeta:
+    """Name, area and outlet of ``gauge`` from the CAMELS attribute tables in ``attributes``.
+
+    ``basins.<id>.name`` and ``area_km2`` override the tables. Shared with the
+    Caravan loader, whose basins carry the same CAMELS attribute tables.
+    """
+    topo = attribute_row(attributes / "camels_topo.txt", gauge, basin_id, TOPO_COLUMNS)
+    name = spec.get("name")
+    if not name:
+        names = attribute_row(attributes / "camels_name.txt", gauge, basin_id, ("gauge_name",))
+        name = str(names["gauge_name"]).strip()
+    return BasinMeta(
+        id=basin_id,
+        name=str(name),
+        area_km2=as_float(spec.get("area_km2", topo["area_gages2"]), "area_km2", basin_id),
+        latitude=float(topo["gauge_lat"]),
+        longitude=float(topo["gauge_lon"]),
+    )
 
 
 def load(basin_id: str, spec: dict, raw_dir: Path) -> BasinSeries:
@@ -127,26 +141,12 @@ def load(basin_id: str, spec: dict, raw_dir: Path) -> BasinSeries:
         f"basins.{basin_id} forcing",
     )
     flow_path = _find(root / "usgs_streamflow", f"{gauge}_streamflow_qc.txt", f"basins.{basin_id} streamflow")
-    attributes = root / "camels_attributes_v2.0"
-    topo = _attribute_row(existing(attributes / "camels_topo.txt", "CAMELS topography"), gauge)
+    meta = camels_meta(root / "camels_attributes_v2.0", gauge, basin_id, spec)
     forcing = read_forcing(forcing_path)
     flow = read_streamflow(flow_path)
     for frame, path in ((forcing, forcing_path), (flow, flow_path)):
         check_dates(frame.index, str(path))
         check_values(frame, str(path))
     frame = overlap(forcing, flow, forcing_path, flow_path)
-
-    name = spec.get("name")
-    if not name:
-        names = existing(attributes / "camels_name.txt", "CAMELS names")
-        name = str(_attribute_row(names, gauge)["gauge_name"]).strip()
-    area = spec.get("area_km2", topo["area_gages2"])
-    meta = BasinMeta(
-        id=basin_id,
-        name=str(name),
-        area_km2=as_float(area, "area_km2", basin_id),
-        latitude=float(topo["gauge_lat"]),
-        longitude=float(topo["gauge_lon"]),
-    )
     relative = ", ".join(str(p.relative_to(Path(raw_dir))) for p in (forcing_path, flow_path))
     return finish(frame, forcing_path, meta, source=relative)

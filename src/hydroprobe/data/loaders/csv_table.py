@@ -33,17 +33,90 @@ DATE = "date"
 DATETIME = "datetime"
 #: Cell texts read as missing (compared in lower case).
 MISSING_TEXT = ("", "nan", "na", "n/a", "null")
+#: Separators a daily table may use, by name; "utf-8-sig" drops a byte-order mark.
+SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab"}
+ENCODING = "utf-8-sig"
+
+
+def _first_line(path: Path) -> str:
+    """The header line, BOM stripped; a DataError for an empty or non-UTF-8 file."""
+    try:
+        with open(path, encoding=ENCODING, newline="") as handle:
+            first = handle.readline()
+    except UnicodeDecodeError as error:
+        raise DataError(
+            f"{path}: the file is not UTF-8 text ({error.reason} at byte {error.start}). "
+            "Fix: save it as CSV UTF-8."
+        ) from error
+    if not first.strip():
+        raise DataError(
+            f"{path}: the file is empty (no header line). Fix: write the header line and one row per day."
+        )
+    return first.rstrip("\r\n")
+
+
+def _header(path: Path, time_column: str) -> tuple[str, list[str]]:
+    """The separator and column names of the CSV.
+
+    Spreadsheets in many locales write ``;`` or tabs instead of commas: the
+    separator is the one of :data:`SEPARATORS` that makes ``time_column`` a
+    column name; failing that, the one the header line holds most of, which
+    the missing-column error then names.
+    """
+    first = _first_line(path)
+    split = {sep: [name.strip().strip('"').strip() for name in first.split(sep)] for sep in SEPARATORS}
+    for sep, names in split.items():
+        if time_column in names:
+            return sep, names
+    sep = max(SEPARATORS, key=first.count)
+    return sep, split[sep]
+
+
+def _not_a_number_fix(text: str) -> str:
+    """How to fix a cell that is not a number; a decimal comma gets its own hint."""
+    if "," in text:
+        point = text.replace(",", ".")
+        try:
+            float(point)
+        except ValueError:
+            pass
+        else:
+            return f"write it with a decimal point ({point}), not a decimal comma"
+    return "write a number, or leave the cell empty if it is missing"
+
+
+def _require_columns(path: Path, table: pd.DataFrame, required: tuple[str, ...], sep: str) -> None:
+    """Every required column is present; without the time column, say how the file was split."""
+    for column in required:
+        if column in table.columns:
+            continue
+        how = ""
+        if required[0] not in table.columns:
+            how = (
+                f", reading the file as {SEPARATORS[sep]}-separated, the separator its header "
+                "line seems to use"
+            )
+        raise DataError(
+            f"{path}: column '{column}' is missing (found {list(table.columns)}{how}). "
+            f"Fix: the first line must name the columns {list(required)}, separated by "
+            "commas, semicolons or tabs."
+        )
 
 
 def _read(path: Path, time_column: str, columns: tuple[str, ...]) -> pd.DataFrame:
     """The CSV with parsed time stamps as index and numeric value columns."""
-    table = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    for column in (time_column, *columns):
-        if column not in table.columns:
-            raise DataError(
-                f"{path}: column '{column}' is missing (found {list(table.columns)}). "
-                f"Fix: the file needs the columns {[time_column, *columns]}."
-            )
+    sep, _ = _header(path, time_column)
+    table = pd.read_csv(
+        path, sep=sep, encoding=ENCODING, dtype=str, keep_default_na=False, skipinitialspace=True
+    )
+    table.columns = table.columns.str.strip()
+    _require_columns(path, table, (time_column, *columns), sep)
+    if table.empty:
+        raise DataError(
+            f"{path}: the file has a header but no data rows. Fix: write one row per "
+            f"{'hour' if time_column == DATETIME else 'day'} under the header "
+            f"({', '.join([time_column, *columns])})."
+        )
     stamps = pd.to_datetime(table[time_column].str.strip(), format="ISO8601", errors="coerce")
     if stamps.isna().any():
         row = int(np.flatnonzero(stamps.isna().to_numpy())[0])
@@ -62,7 +135,7 @@ def _read(path: Path, time_column: str, columns: tuple[str, ...]) -> pd.DataFram
             row = int(np.flatnonzero(bad)[0])
             raise DataError(
                 f"{path}: column '{column}', {format_date(index[row])}: {text.iloc[row]!r} is "
-                "not a number. Fix: write a number, or leave the cell empty if it is missing."
+                f"not a number. Fix: {_not_a_number_fix(text.iloc[row])}."
             )
         frame[column] = values
     return frame
@@ -99,7 +172,7 @@ def load(basin_id: str, spec: dict, raw_dir: Path) -> BasinSeries:
         longitude=as_float(require(spec, "longitude", basin_id), "longitude", basin_id),
     )
     code = missing_code(spec, basin_id)
-    has_discharge = DISCHARGE in pd.read_csv(table_path, nrows=0).columns.str.strip()
+    has_discharge = DISCHARGE in _header(table_path, DATE)[1]
     frame = _read(table_path, DATE, (*INPUTS, DISCHARGE) if has_discharge or not hourly else INPUTS)
     source = str(spec["files"]["table"])
     if hourly:

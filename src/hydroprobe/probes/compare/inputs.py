@@ -4,7 +4,9 @@ The LSTM, the MC-LSTM and GR4J-CemaNeige each go through the same training
 and paper-probe stages and write the same files; the comparison only reads
 them, so it never re-runs a model and cannot disagree with the numbers each
 model's own report shows. The LSTM's files live under the repository root,
-a reference model ``k``'s under ``<root>/references/<k>`` with the same tree.
+a reference model ``k``'s under ``<root>/references/<k>`` with the same tree, and
+a model trained elsewhere and probed by hydroprobe (``--from-neuralhydrology``,
+``--from-mlflow``) under ``<root>/imported/<name>``.
 """
 
 from __future__ import annotations
@@ -22,11 +24,13 @@ PAPER_FILE = Path("metrics/probes_paper.json")
 CASE1_FILE = Path("plots/probes/case1.csv")
 #: Reference models' outputs live under ``<root>/REFERENCES_DIR/<kind>``.
 REFERENCES_DIR = Path("references")
+#: Imported models' outputs live under ``<root>/IMPORTED_DIR/<name>``.
+IMPORTED_DIR = Path("imported")
 
 #: What the balance's ET term means for each model kind: an LSTM has none (the
 #: added water it does not return is all residual), the MC-LSTM's is its trash
 #: outflow, GR4J-CemaNeige's is the actual evapotranspiration Raven books.
-ET_TERMS = {"lstm": "none", "mclstm": "trash", "gr4jcn": "ET"}
+ET_TERMS = {"lstm": "none", "mclstm": "trash", "gr4jcn": "ET", "imported": "none"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,6 +64,18 @@ class ModelInput:
 def reference_base(root: Path, kind: str) -> Path:
     """Where reference model ``kind`` keeps its outputs: ``<root>/references/<kind>``."""
     return Path(root) / REFERENCES_DIR / kind
+
+
+def imported_bases(root: Path) -> list[tuple[str, Path]]:
+    """``(name, folder)`` of every imported model whose paper probes have run, by name.
+
+    A folder without ``metrics/probes_paper.json`` is an import still in
+    progress (or only climate-probed) and is left out rather than failing.
+    """
+    folder = Path(root) / IMPORTED_DIR
+    if not folder.is_dir():
+        return []
+    return [(base.name, base) for base in sorted(folder.iterdir()) if (base / PAPER_FILE).is_file()]
 
 
 def model_files(base: Path) -> dict[str, Path]:

@@ -1,0 +1,42 @@
+"""A handful of numbers per model, the ones `dvc exp show` and `dvc metrics show` put in columns.
+
+The full metrics (every split, percentile, level, scenario and rule) run to
+hundreds of keys per model; declared as DVC metrics they turn `dvc exp show`
+into columns of "…". Each model gets one small headline file instead — skill,
+recovery, flow from nothing, elasticity — and the detail stays in the JSON
+files and figures the report reads.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Headline keys, in the order `dvc exp show` puts them. ``nse``: test NSE of the selected
+#: replicate; ``nse_median``: over replicates; ``from_nothing_mm``: Case 1 flow in the last
+#: zero-precipitation year; ``recovered``: Case 2 share of added water returned as flow;
+#: ``elasticity``: flow change / precipitation change (the observed band is in the report).
+HEADLINE_KEYS = ("nse", "nse_median", "from_nothing_mm", "recovered", "elasticity")
+
+
+def _elasticity(rules: dict) -> float | None:
+    """Mean elasticity of the champion over the whole-year precipitation scenarios."""
+    values = (rules.get("elasticity_in_observed_band") or {}).get("champion", {}).get("values") or {}
+    finite = [v for v in values.values() if v is not None and np.isfinite(v)]
+    return float(np.mean(finite)) if finite else None
+
+
+def headline(label: str, comparison: dict, climate: dict | None, climate_key: str) -> dict:
+    """One model's headline from the comparison metrics and its own climate-probe metrics.
+
+    ``climate_key`` is the model's key under ``models`` in its ``probes_climate.json``;
+    ``climate`` may be None when the climate probe was not run (its numbers are then null).
+    """
+    model = comparison["per_model"][label]
+    rules = ((climate or {}).get("models") or {}).get(climate_key, {}).get("rules") or {}
+    return {
+        "nse": model["skill"]["test"]["nse"]["selected"],
+        "nse_median": model["skill"]["test"]["nse"]["median"],
+        "from_nothing_mm": model["case1"]["flow_from_nothing_mm"],
+        "recovered": model["case2"]["mass_recovered_mean"],
+        "elasticity": _elasticity(rules),
+    }

@@ -1,0 +1,147 @@
+"""What, besides params and data, decides a trained replicate's numbers: code and machine.
+
+Training is deterministic on one machine, but not across machines: two CPUs
+that pick different float kernels (an Intel and an AMD processor, AVX-512 and
+AVX2) or a different thread count round sums in a different order, and
+chaotic training grows those last-bit differences into a different replicate
+(0.1 NSE for one seed, measured). So a cached replicate may be reused only
+where it would have been trained identically: same numerics code, same engine,
+same torch build, same kind of device and processor, same thread count.
+:func:`runtime_environment` collects those facts; its :meth:`cache_key` part
+enters the replicate cache key, and all of it is recorded with each run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+from dataclasses import asdict, dataclass
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import torch
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+
+#: Source files whose code decides a gradient-trained replicate's weights and curves.
+#: Evaluation, outputs and tracking are left out: they are recomputed from cached weights.
+TRAINING_SOURCES: tuple[str, ...] = (
+    "data/windows.py",
+    "models/*.py",
+    "training/config.py",
+    "training/device.py",
+    "training/ensemble.py",
+    "training/replicates.py",
+    "training/trainer.py",
+)
+#: The same for a calibrated conceptual model: the search and the model runner.
+CALIBRATION_SOURCES: tuple[str, ...] = ("models/gr4jcn.py", "training/calibration.py")
+#: Packages whose version changes a calibration's numbers (Raven's executable, spotpy's search).
+CALIBRATION_PACKAGES: tuple[str, ...] = ("raven-hydro", "ravenpy", "spotpy")
+
+
+def code_fingerprint(patterns: tuple[str, ...] = TRAINING_SOURCES, root: Path = PACKAGE_ROOT) -> str:
+    """sha256 over the named source files (path and bytes), so any edit to them changes it."""
+    digest = hashlib.sha256()
+    for pattern in patterns:
+        files = sorted(root.glob(pattern))
+        if not files:
+            raise FileNotFoundError(f"{root / pattern}: no source file matches; update TRAINING_SOURCES")
+        for path in files:
+            digest.update(path.relative_to(root).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@cache
+def _cpuinfo() -> dict[str, str]:
+    """The first processor's fields of /proc/cpuinfo (empty where there is none, e.g. macOS)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return {}
+    fields: dict[str, str] = {}
+    for line in text.split("\n\n")[0].splitlines():
+        key, _, value = line.partition(":")
+        fields[key.strip()] = value.strip()
+    return fields
+
+
+def cpu_model() -> str:
+    """The processor's marketing name, e.g. ``AMD EPYC 7B13`` (``platform.processor()`` elsewhere)."""
+    return _cpuinfo().get("model name") or platform.processor() or platform.machine()
+
+
+def cpu_family() -> str:
+    """Vendor, family and the vector ISA torch dispatches to, e.g. ``GenuineIntel-6-AVX512``.
+
+    This is what picks the float kernels: the same family and ISA give the same sums.
+    """
+    info = _cpuinfo()
+    vendor = info.get("vendor_id") or platform.machine()
+    family = info.get("cpu family", "?")
+    return f"{vendor}-{family}-{torch.backends.cpu.get_cpu_capability()}"
+
+
+def package_versions(names: tuple[str, ...]) -> dict[str, str]:
+    """Installed version of each distribution (``missing`` where it is not installed)."""
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "missing"
+    return versions
+
+
+@dataclass(frozen=True)
+class RuntimeEnvironment:
+    """The machine and software a run trained on; :meth:`cache_key` is the part that changes numbers."""
+
+    engine: str
+    device: str
+    processor: str  # the CPU family (cpu) or the GPU's name (cuda)
+    cpu_model: str
+    threads: int
+    torch: str
+    numpy: str
+    python: str
+    code: str
+
+    def cache_key(self) -> dict[str, str | int]:
+        return {"engine": self.engine, "device": self.device, "processor": self.processor,
+                "threads": self.threads, "torch": self.torch, "code": self.code}
+
+    def to_dict(self) -> dict[str, str | int]:
+        return asdict(self)
+
+
+def runtime_environment(device: torch.device, engine: str) -> RuntimeEnvironment:
+    """The environment this process trains in, on ``device`` with the resolved ``engine``."""
+    processor = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_family()
+    return RuntimeEnvironment(
+        engine=engine,
+        device=device.type,
+        processor=processor,
+        cpu_model=cpu_model(),
+        threads=torch.get_num_threads(),
+        torch=torch.__version__,
+        numpy=np.__version__,
+        python=platform.python_version(),
+        code=code_fingerprint(),
+    )
+
+
+def resolve_engine(engine: str, model_type: str) -> str:
+    """``auto`` → the ensemble engine for LSTMs (faster, same protocol), sequential otherwise."""
+    if engine != "auto":
+        return engine
+    return "ensemble" if model_type == "lstm" else "sequential"
+
+
+def calibration_environment() -> dict[str, str]:
+    """What a conceptual model's calibration ran on: one Raven process per run, on the CPU."""
+    return {"engine": "raven", "device": "cpu", "cpu_model": cpu_model(),
+            "code": code_fingerprint(CALIBRATION_SOURCES), **package_versions(CALIBRATION_PACKAGES)}
