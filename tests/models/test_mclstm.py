@@ -17,9 +17,9 @@ from hydroprobe.data.basin import COLUMNS, DISCHARGE, PRECIPITATION, BasinSeries
 from hydroprobe.data.dataset import BasinDataset
 from hydroprobe.data.scaler import MinMaxScaler
 from hydroprobe.data.splits import parse_splits
+from hydroprobe.data.summary import mm_per_day_to_m3s
 from hydroprobe.errors import ConfigError
 from hydroprobe.models import build_model
-from hydroprobe.models.linear_reservoir import mm_per_day_to_m3s
 from hydroprobe.models.mclstm import MassConservingLSTM, softmax
 from hydroprobe.models.simulator import SequenceModelSimulator
 from hydroprobe.training.config import ModelConfig, TrainConfig

@@ -363,3 +363,42 @@ def test_recovery_steps_below_half_a_percentage_point_are_level() -> None:
     assert monotonicity(mclstm_like) == "non-monotonic"
     assert monotonicity(mclstm_like, RECOVERY_STEP) == "increasing"
     assert monotonicity([0.30, 0.32, 0.29], RECOVERY_STEP) == "non-monotonic"
+
+
+def test_the_verdict_says_which_numbers_are_provisional(models: list[ModelInput], salmon, tmp_path) -> None:
+    """The MC-LSTM trained with a 2-epoch budget on the real record: the verdict names it, the command
+    that trains it further, and (with a floor above its skill) that its probes describe a poor model."""
+    import dataclasses
+
+    import torch
+
+    from hydroprobe.data.dataset import BasinDataset, normalize, write_prepared
+    from hydroprobe.tracking.train_stage import training_budget
+    from hydroprobe.training.config import ModelConfig, TrainConfig
+    from hydroprobe.training.outputs import train_metrics
+    from hydroprobe.training.replicates import train_replicates
+
+    splits = {"train": (pd.Timestamp("1961-01-01"), pd.Timestamp("1961-10-31")),
+              "validation": (pd.Timestamp("1961-11-01"), pd.Timestamp("1962-03-31")),
+              "test": (pd.Timestamp("1962-04-01"), pd.Timestamp("1962-06-30"))}
+    write_prepared(dataclasses.replace(salmon, frame=salmon.frame.loc["1960-12-01":"1962-06-30"]), splits,
+                   tmp_path / "basin")
+    normalize(tmp_path / "basin")
+    outcome = train_replicates(
+        BasinDataset.load(tmp_path / "basin"), ModelConfig(hidden_size=4),
+        TrainConfig(window=30, batch_size=64, learning_rate=0.01, max_epochs=2, replicates=1),
+        tmp_path / "cache", torch.device("cpu"),
+    )
+    assert outcome.best.result.best_epoch == 2  # still improving when the budget ran out
+    train = train_metrics(outcome, {"engine": "ensemble"}, training_budget(2, False, "mclstm"))
+    lstm, mclstm, gr4j = models
+    short = ModelInput(mclstm.label, mclstm.kind, True, train, mclstm.paper, mclstm.case1)
+    floor = train["selected"]["validation"]["nse"] + 0.01
+    metrics = comparison_metrics([lstm, short, gr4j], skill_floor=floor)
+    text = comparison_markdown(metrics, {}, tmp_path)
+    caveat = text.split("**Caveats.** ", 1)[1].split("\n", 1)[0]
+    assert ("MC-LSTM did not converge (best epoch 2 of 2): its skill and probe numbers below are "
+            "provisional; train it further with `dvc exp run -S references.mclstm.train.max_epochs=4`."
+            ) in caveat
+    assert f"below the skill floor {floor:.2f}: its probe numbers describe a poor model" in caveat
+    assert "| MC-LSTM | yes | **no** (2/2) |" in text

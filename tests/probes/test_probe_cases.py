@@ -12,12 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hydroprobe.models.linear_reservoir import ConstantFlow, LinearReservoir
 from hydroprobe.probes.hypothetical import Sinusoid, daily_climatology
 from hydroprobe.probes.paper import ProbeSettings
 from hydroprobe.probes.paper.case2 import case2_levels
 from hydroprobe.probes.paper.reference import observed_reference
 from hydroprobe.probes.paper.run import run_paper_probes
+from hydroprobe.testing import ConstantFlow, LinearReservoir
 
 AREA = 4250.6
 LEVELS = ("level_0p3", "level_0p6", "level_0p9", "level_1p2", "level_1p5")

@@ -4,7 +4,6 @@ import pytest
 
 from hydroprobe.data.basin import TEMPERATURE
 from hydroprobe.errors import ConfigError
-from hydroprobe.models.linear_reservoir import LinearReservoir
 from hydroprobe.probes.hypothetical import (
     MONTH_DAYS,
     Scenario,
@@ -15,6 +14,7 @@ from hydroprobe.probes.hypothetical import (
     simulate_years,
     spinup_years,
 )
+from hydroprobe.testing import LinearReservoir
 
 
 def test_accumulation_window_wraps_the_new_year():

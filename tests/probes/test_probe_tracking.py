@@ -10,8 +10,8 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from hydroprobe.cli import probe_paper_cmd
-from hydroprobe.models.linear_reservoir import ConstantFlow, LinearReservoir
 from hydroprobe.probes.paper import ProbeSettings, output_files, run_paper_probes
+from hydroprobe.testing import ConstantFlow, LinearReservoir
 from hydroprobe.tracking.probe_run import flatten_metrics, log_probe_run
 
 AREA = 4250.6

@@ -11,13 +11,14 @@ import pytest
 import torch
 
 from hydroprobe.data.basin import DISCHARGE, PRECIPITATION
+from hydroprobe.data.summary import mm_per_day_to_m3s
 from hydroprobe.models import build_model
-from hydroprobe.models.linear_reservoir import LinearReservoir, mm_per_day_to_m3s
 from hydroprobe.models.simulator import SequenceModelSimulator
 from hydroprobe.probes.hypothetical import simulate_years
 from hydroprobe.probes.paper.case2 import case2_levels, case2_scenarios
 from hydroprobe.probes.paper.reference import observed_reference
 from hydroprobe.probes.water_balance import added_water_balance, annual_fluxes, case2_water_balance
+from hydroprobe.testing import LinearReservoir
 from hydroprobe.training.config import ModelConfig
 
 AREA_KM2 = 4250.6

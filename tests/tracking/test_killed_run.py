@@ -204,3 +204,25 @@ def test_owner_died_only_when_provable():
     assert owner_died({**me, PID_TAG: str(gone.pid)})
     if PROCESS_START_TAG in me:  # Linux: a recycled pid is a different process
         assert owner_died({**me, PID_TAG: str(os.getppid()), PROCESS_START_TAG: "1"})
+
+
+def test_a_probe_stage_closes_the_probe_run_a_dead_process_left(tmp_path, monkeypatch):
+    """The same clean-up for probe and compare runs: a dead owner's RUNNING run of that stage is
+    closed as KILLED by the next run of the stage; another stage's dead run is not its business."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    store.configure(tmp_path)
+    experiment_id = store.experiment("hydroprobe-salmon_river", tmp_path)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    owner = {PID_TAG: str(dead.pid), HOST_TAG: socket.gethostname()}
+    client = MlflowClient()
+    left = client.create_run(experiment_id, tags={"stage": "probe_paper", **owner}).info.run_id
+    other = client.create_run(experiment_id, tags={"stage": "probe_climate", **owner}).info.run_id
+    with store.probe_run("salmon_river", "probe_paper", "hydroprobe-salmon_river", "1", tmp_path) as run:
+        assert run.data.tags[PID_TAG] == str(os.getpid())
+    closed = client.get_run(left)
+    assert closed.info.status == "KILLED"
+    assert closed.data.tags["hydroprobe.closed_reason"].startswith(
+        f"process {dead.pid} on {socket.gethostname()} died"
+    )
+    assert client.get_run(other).info.status == "RUNNING"

@@ -15,22 +15,18 @@ import pandas as pd
 import pytest
 import torch
 
-from hydroprobe.data.basin import COLUMNS, DISCHARGE, INPUTS
 from hydroprobe.data.dataset import BasinDataset, normalize, write_prepared
-from hydroprobe.data.scaler import MinMaxScaler
-from hydroprobe.data.windows import WindowedSeries
 from hydroprobe.training import replicates as replicates_module
 from hydroprobe.training.checkpoint import Checkpoints, seeds_label
 from hydroprobe.training.config import ModelConfig, TrainConfig, config_hash
 from hydroprobe.training.ensemble import train_ensemble
 from hydroprobe.training.replicates import train_replicates
 from hydroprobe.training.trainer import checkpoint_name, train_replicate
+from tests.training.conftest import TRAIN, VALIDATION
 
 SEEDS = [0, 1, 2]
 ARCHITECTURE = {"type": "lstm", "n_inputs": 2, "hidden_size": 4}
 CPU = torch.device("cpu")
-TRAIN = (pd.Timestamp("1961-01-01"), pd.Timestamp("1961-10-31"))
-VALIDATION = (pd.Timestamp("1961-11-01"), pd.Timestamp("1962-03-31"))
 EVERY_EPOCH = 1e-9  # minutes: every epoch boundary is due
 # patience 2 with lr 0.05 stops some seeds early, so the group shrinks before the stop
 CONFIG = TrainConfig(window=30, batch_size=64, learning_rate=0.05, max_epochs=8, patience=2,
@@ -39,17 +35,6 @@ CONFIG = TrainConfig(window=30, batch_size=64, learning_rate=0.05, max_epochs=8,
 
 class Stop(Exception):
     """Raised from an epoch callback: the process 'dies' with its checkpoint on disk."""
-
-
-@pytest.fixture(scope="module")
-def cut(salmon):
-    frame = salmon.frame.loc["1960-12-01":"1962-03-31"]
-    scaler = MinMaxScaler.fit(frame.loc[TRAIN[0] : TRAIN[1]], COLUMNS)
-    scaled = scaler.transform_frame(frame)
-    series = WindowedSeries(
-        scaled[list(INPUTS)].to_numpy(), scaled[DISCHARGE].to_numpy(), pd.DatetimeIndex(scaled.index), 30
-    )
-    return series, series.sample_index(*TRAIN).days, series.sample_index(*VALIDATION).days
 
 
 def ensemble(cut, seeds, checkpoints=None, on_epoch=None, on_start=None) -> dict:

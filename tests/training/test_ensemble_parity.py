@@ -15,41 +15,25 @@ import pandas as pd
 import pytest
 import torch
 
-from hydroprobe.data.basin import COLUMNS, DISCHARGE, INPUTS
 from hydroprobe.data.dataset import BasinDataset, normalize, write_prepared
-from hydroprobe.data.scaler import MinMaxScaler
-from hydroprobe.data.windows import WindowedSeries
 from hydroprobe.models.ensemble_lstm import EnsembleLSTM
 from hydroprobe.training import ensemble
 from hydroprobe.training.config import ModelConfig, TrainConfig
 from hydroprobe.training.ensemble import clip_grad_norm_per_replicate_, shrink, train_ensemble
 from hydroprobe.training.replicates import train_replicates
 from hydroprobe.training.trainer import init_model, train_replicate
+from tests.training.conftest import TRAIN, VALIDATION
 
 RTOL, ATOL = 1e-4, 1e-6
 SEEDS = [0, 1, 2]
 ARCHITECTURE = {"type": "lstm", "n_inputs": 2, "hidden_size": 4}
 CPU = torch.device("cpu")
-TRAIN = (pd.Timestamp("1961-01-01"), pd.Timestamp("1961-10-31"))
-VALIDATION = (pd.Timestamp("1961-11-01"), pd.Timestamp("1962-03-31"))
 
 
 
 def tiny_config(**overrides) -> TrainConfig:
     options = dict(window=30, batch_size=64, learning_rate=0.01, max_epochs=2, patience=30, grad_clip=0.0)
     return TrainConfig(**(options | overrides))
-
-
-@pytest.fixture(scope="module")
-def cut(salmon):
-    """Normalised windows of the cut series and its train / validation target days."""
-    frame = salmon.frame.loc["1960-12-01":"1962-03-31"]
-    scaler = MinMaxScaler.fit(frame.loc[TRAIN[0] : TRAIN[1]], COLUMNS)
-    scaled = scaler.transform_frame(frame)
-    series = WindowedSeries(
-        scaled[list(INPUTS)].to_numpy(), scaled[DISCHARGE].to_numpy(), pd.DatetimeIndex(scaled.index), 30
-    )
-    return series, series.sample_index(*TRAIN).days, series.sample_index(*VALIDATION).days
 
 
 def sequential(cut, config):

@@ -11,21 +11,21 @@ import dataclasses
 import shutil
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import torch
 
-from hydroprobe.data.dataset import BasinDataset, normalize, write_prepared
 from hydroprobe.training import calibration, config, fingerprint
 from hydroprobe.training.calibration import CalibrationConfig, recipe_hash
 from hydroprobe.training.config import ModelConfig, TrainConfig, config_hash
 from hydroprobe.training.fingerprint import (
+    MODEL_SOURCES,
     PACKAGE_ROOT,
     TRAINING_SOURCES,
     code_fingerprint,
     cpu_family,
     resolve_engine,
     runtime_environment,
+    training_code,
 )
 from hydroprobe.training.replicates import train_replicates
 
@@ -41,24 +41,31 @@ def _environment(**changes):
 def test_code_fingerprint_follows_every_training_source(tmp_path: Path) -> None:
     package = tmp_path / "hydroprobe"
     shutil.copytree(PACKAGE_ROOT, package, ignore=shutil.ignore_patterns("__pycache__"))
-    original = code_fingerprint(root=package)
-    assert original == code_fingerprint()  # same bytes, same fingerprint, wherever they lie
-    for relative in ("training/ensemble.py", "models/lstm.py", "data/windows.py"):
+    lstm = (*TRAINING_SOURCES, *MODEL_SOURCES["lstm"])
+    original = code_fingerprint(lstm, root=package)
+    assert original == training_code("lstm")  # same bytes, same fingerprint, wherever they lie
+    for relative in ("training/ensemble.py", "models/lstm.py", "models/ensemble_recurrence.py",
+                     "data/windows.py"):
         path = package / relative
         text = path.read_text()
         path.write_text(text + "\n# an edit\n")
-        assert code_fingerprint(root=package) != original, relative
+        assert code_fingerprint(lstm, root=package) != original, relative
         path.write_text(text)
-    assert code_fingerprint(root=package) == original
-    # modules that only report on cached weights are not part of it
+    assert code_fingerprint(lstm, root=package) == original
+    # what only reports on cached weights, and other model kinds, are not part of it
     (package / "training/outputs.py").write_text("# rewritten\n")
-    assert code_fingerprint(root=package) == original
+    (package / "models/mclstm.py").write_text("# rewritten\n")
+    (package / "models/regional_lstm.py").write_text("# a new kind\n")
+    assert code_fingerprint(lstm, root=package) == original
+    mclstm = (*TRAINING_SOURCES, *MODEL_SOURCES["mclstm"])
+    assert code_fingerprint(mclstm, root=package) != code_fingerprint(mclstm)
 
 
 def test_code_fingerprint_refuses_a_pattern_that_matches_nothing(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="training/renamed.py: no source file matches"):
         code_fingerprint(("training/renamed.py",), root=PACKAGE_ROOT)
-    assert all(list(PACKAGE_ROOT.glob(pattern)) for pattern in TRAINING_SOURCES)
+    every = (*TRAINING_SOURCES, *(p for kind in MODEL_SOURCES.values() for p in kind))
+    assert all(list(PACKAGE_ROOT.glob(pattern)) for pattern in every)
 
 
 def test_cpu_family_names_vendor_family_and_isa() -> None:
@@ -112,15 +119,9 @@ def test_calibration_recipe_follows_raven_and_spotpy_versions(monkeypatch: pytes
     assert recipe_hash(settings, "data") != same
 
 
-def test_a_replicate_trained_elsewhere_is_retrained_not_reused(salmon, tmp_path: Path, monkeypatch) -> None:
+def test_a_replicate_trained_elsewhere_is_retrained_not_reused(cut_dataset, tmp_path, monkeypatch) -> None:
     """Real Salmon cut: the cache serves the same machine, and retrains for another processor."""
-    cut = dataclasses.replace(salmon, frame=salmon.frame.loc["1960-12-01":"1962-06-30"])
-    splits = {"train": (pd.Timestamp("1961-01-01"), pd.Timestamp("1961-10-31")),
-              "validation": (pd.Timestamp("1961-11-01"), pd.Timestamp("1962-03-31")),
-              "test": (pd.Timestamp("1962-04-01"), pd.Timestamp("1962-06-30"))}
-    write_prepared(cut, splits, tmp_path / "basin")
-    normalize(tmp_path / "basin")
-    dataset = BasinDataset.load(tmp_path / "basin")
+    dataset = cut_dataset
     first = train_replicates(dataset, MODEL, TRAIN, tmp_path / "cache", CPU)
     again = train_replicates(dataset, MODEL, TRAIN, tmp_path / "cache", CPU)
     assert [o.reused for o in first.replicates] == [False]
@@ -128,7 +129,7 @@ def test_a_replicate_trained_elsewhere_is_retrained_not_reused(salmon, tmp_path:
     assert again.config_hash == first.config_hash
 
     elsewhere = dataclasses.replace(runtime_environment(CPU, "ensemble"), processor="GenuineIntel-6-AVX512")
-    monkeypatch.setattr(config, "runtime_environment", lambda device, engine: elsewhere)
+    monkeypatch.setattr(config, "runtime_environment", lambda *args: elsewhere)
     moved = train_replicates(dataset, MODEL, TRAIN, tmp_path / "cache", CPU)
     assert moved.config_hash != first.config_hash
     assert [o.reused for o in moved.replicates] == [False]

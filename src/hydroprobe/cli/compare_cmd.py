@@ -62,7 +62,8 @@ def _compare(args: argparse.Namespace) -> int:
     ctx = context(args)
     named = _models(ctx)
     models = [model for _, _, model in named]
-    metrics = comparison_metrics(models)
+    floor = (ctx.params.get("compare") or {}).get("skill_floor", 0.6)
+    metrics = comparison_metrics(models, skill_floor=float(floor))
     figure_dir = ctx.layout.figures
     figures = write_comparison_figures(models, figure_dir)
     fragment = ctx.layout.fragments / "comparison.md"

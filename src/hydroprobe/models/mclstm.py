@@ -27,7 +27,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from hydroprobe.models.linear_reservoir import mm_per_day_to_m3s
+from hydroprobe.data.summary import mm_per_day_to_m3s
 
 #: Initial output-gate bias: sigmoid(-3) ≈ 5 % of each store leaves per day, so
 #: untrained stores remember weeks of rain instead of draining half every day.

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
+import sys
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,3 +113,14 @@ def _running_runs(client: MlflowClient, experiment_id: str) -> list[Run]:
         token = page.token
         if not token:
             return runs
+
+
+def close_abandoned_runs(experiment_id: str, roles: Collection[str], role_tag: str) -> None:
+    """Close as KILLED the runs with ``role_tag`` in ``roles`` that a killed process left RUNNING.
+
+    Called by the next invocation of the same stage, so a dead run never reads as
+    "still running" and never counts as finished; a live concurrent run is left alone.
+    """
+    for run in close_dead_runs(MlflowClient(), experiment_id, roles, role_tag):
+        print(f"hydroprobe: closed MLflow run {run.name} ({run.run_id}) as KILLED: {run.reason}",
+              file=sys.stderr, flush=True)

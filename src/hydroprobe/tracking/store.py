@@ -28,6 +28,7 @@ from mlflow.tracking import MlflowClient
 
 from hydroprobe.config import main_repo_root
 from hydroprobe.errors import TrackingError
+from hydroprobe.tracking.owners import close_abandoned_runs, owner_tags
 
 try:  # POSIX; elsewhere the tables are created unguarded, as MLflow itself does
     import fcntl
@@ -133,7 +134,8 @@ def probe_run(basin_id: str, stage: str, model_name: str, model_version: str, ro
     """An MLflow run in the basin's experiment, tagged with the probed model's name and version."""
     configure(root)
     experiment_id = experiment(experiment_name(basin_id), root)
-    tags = {"stage": stage, "model_name": model_name, "model_version": str(model_version)}
+    close_abandoned_runs(experiment_id, (stage,), "stage")
+    tags = {"stage": stage, "model_name": model_name, "model_version": str(model_version), **owner_tags()}
     name = f"{stage}-v{model_version}"
     with mlflow.start_run(experiment_id=experiment_id, run_name=name, tags=tags) as run:
         yield run

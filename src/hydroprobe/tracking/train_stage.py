@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import asdict
 from pathlib import Path
 
@@ -16,18 +15,20 @@ from hydroprobe.data.dataset import BasinDataset
 from hydroprobe.layout import Layout
 from hydroprobe.models import CONCEPTUAL_TYPES
 from hydroprobe.tracking import store
-from hydroprobe.tracking.owners import close_dead_runs, owner_tags
+from hydroprobe.tracking.owners import close_abandoned_runs, owner_tags
 from hydroprobe.tracking.provenance import dataset_hash, git_commit
 from hydroprobe.tracking.training_run import (
     ROLE_TAG,
     MlflowReplicateObserver,
     flat_params,
+    log_convergence,
     log_training_summary,
     protocol_tag,
 )
 from hydroprobe.training import outputs
 from hydroprobe.training.calibration import CalibrationConfig, calibrate_replicates, simulate_record
 from hydroprobe.training.config import ModelConfig, TrainConfig
+from hydroprobe.training.convergence import Budget, convergence_summary
 from hydroprobe.training.device import configure_cpu, resolve_device
 from hydroprobe.training.fingerprint import calibration_environment, resolve_engine, runtime_environment
 from hydroprobe.training.progress import ConsoleProgress
@@ -46,6 +47,13 @@ def _conceptual_test(dataset: BasinDataset, outcome, calibration: CalibrationCon
     return days, simulated.reindex(index[days]).to_numpy()
 
 
+def training_budget(steps: int, conceptual: bool, reference: str) -> Budget:
+    """The budget a model trained under and the `dvc exp run` line that doubles it."""
+    section = "calibration.evaluations" if conceptual else "train.max_epochs"
+    key = f"references.{reference}.{section}" if reference else section
+    return Budget(steps, "model run" if conceptual else "epoch", f"dvc exp run -S {key}={2 * steps}")
+
+
 def model_spec(architecture: dict, window: int, dataset: BasinDataset) -> dict:
     """Everything needed to rebuild and drive the model; stored beside every set of weights."""
     return {
@@ -54,19 +62,6 @@ def model_spec(architecture: dict, window: int, dataset: BasinDataset) -> dict:
         "scaler": dataset.scaler.to_dict(),
         "basin": dataset.series.meta.to_dict(),
     }
-
-
-def close_abandoned_runs(experiment_id: str) -> None:
-    """Close as KILLED the training runs a killed process (``kill -9``, OOM) left RUNNING.
-
-    Done by the next invocation of the stage, so a dead run never reads as
-    "still training" and never counts as finished; runs of a live concurrent
-    invocation are left alone.
-    """
-    client = mlflow.tracking.MlflowClient()
-    for run in close_dead_runs(client, experiment_id, ("training", "replicate"), ROLE_TAG):
-        print(f"hydroprobe: closed MLflow run {run.name} ({run.run_id}) as KILLED: {run.reason}",
-              file=sys.stderr, flush=True)
 
 
 def run_training(
@@ -90,13 +85,14 @@ def run_training(
     store.configure(root)
     experiment_id = store.experiment(store.experiment_name(basin_id), root)
     protocol = f"calibration-{calibration.algorithm}" if conceptual else protocol_tag(model, train)
+    engine = resolve_engine(train.engine, model.type)
     environment = (calibration_environment() if conceptual
-                   else runtime_environment(device, resolve_engine(train.engine, model.type)).to_dict())
+                   else runtime_environment(device, engine, model.type).to_dict())
     tags = {"basin": basin_id, "model_type": model.type, "protocol": protocol,
             "reference": reference or "model-under-test",
             **{f"env.{key}": str(value) for key, value in environment.items()}}
     tags.update(owner_tags())  # lets the next invocation tell a dead owner from a live one
-    close_abandoned_runs(experiment_id)
+    close_abandoned_runs(experiment_id, ("training", "replicate"), ROLE_TAG)
     name = f"{'calibrate' if conceptual else 'train'}-{basin_id}" + (f"-{reference}" if reference else "")
     # owner tags at creation: a kill right after it must not leave an ownerless RUNNING run
     with mlflow.start_run(experiment_id=experiment_id, run_name=name, tags=owner_tags()) as parent:
@@ -136,8 +132,10 @@ def run_training(
                 train.eval_batch_size, device,
             )
         hydrograph = outputs.test_hydrograph(dataset, test_days, simulated)
+        budget = training_budget(steps, conceptual, reference)
+        log_convergence(convergence_summary(outcome, budget), observer)
         outputs.write_all(
-            outcome, environment, hydrograph, dataset.series.meta.name, layout.train_metrics,
+            outcome, environment, budget, hydrograph, dataset.series.meta.name, layout.train_metrics,
             layout.replicates_table, layout.train_plots, layout.figures / "train",
             layout.fragments / "training.md",
         )

@@ -127,3 +127,15 @@ def log_training_summary(outcome: TrainingOutcome, observer: MlflowReplicateObse
             mlflow.log_metrics({f"{split}_{name}_{k}": v for k, v in stats.items()})
     mlflow.log_dict(spec, "model_spec.json")
     mlflow.log_text(json.dumps(outcome.samples, indent=2), "samples.json")
+
+
+def log_convergence(convergence: dict, observer: MlflowReplicateObserver) -> None:
+    """``converged`` true/false on the parent (the selected replicate) and on every replicate run.
+
+    A run whose best epoch fell in the last tenth of its budget is tagged false, so
+    the MLflow UI can filter out models whose numbers are still provisional.
+    """
+    mlflow.set_tag("converged", str(convergence["selected"]["converged"]).lower())
+    mlflow.set_tag("train_further", convergence["train_further"])
+    for seed, row in convergence["replicates"].items():
+        observer.client.set_tag(observer.run_ids[int(seed)], "converged", str(row["converged"]).lower())

@@ -125,7 +125,7 @@ def config_hash(
     """
     if environment is None:
         engine = resolve_engine(train.engine, model.type)
-        environment = runtime_environment(resolve_device(train.device), engine)
+        environment = runtime_environment(resolve_device(train.device), engine, model.type)
     recipe = dataclasses.asdict(train)
     for key in ("replicates", "seed", "threads", "eval_batch_size", "device", "engine",
                 "checkpoint_minutes"):

@@ -15,6 +15,12 @@ import pandas as pd  # noqa: E402
 
 from hydroprobe.data.basin import DISCHARGE, PRECIPITATION, TEMPERATURE  # noqa: E402
 from hydroprobe.data.dataset import BasinDataset  # noqa: E402
+from hydroprobe.training.convergence import (  # noqa: E402
+    LATE_SHARE,
+    Budget,
+    convergence_summary,
+    selection_noise,
+)
 from hydroprobe.training.replicates import TrainingOutcome  # noqa: E402
 
 PAPER_ISHIKARI = {  # paper §2.3: RMSE (m³/s), r, NSE per split for the Ishikari River
@@ -24,13 +30,15 @@ PAPER_ISHIKARI = {  # paper §2.3: RMSE (m³/s), r, NSE per split for the Ishika
 }
 
 
-def train_metrics(outcome: TrainingOutcome, environment: dict) -> dict:
+def train_metrics(outcome: TrainingOutcome, environment: dict, budget: Budget) -> dict:
     best = outcome.best
     return {
         "selection": "highest validation NSE",
         "replicates": len(outcome.replicates),
         "config_hash": outcome.config_hash,
         "environment": environment,
+        "convergence": convergence_summary(outcome, budget),
+        "selection_noise": selection_noise(outcome),
         "selected": {"seed": best.seed, "best_epoch": best.result.best_epoch, **best.metrics},
         "distribution": outcome.distribution(),
         "samples": outcome.samples,
@@ -140,7 +148,31 @@ def reproducibility(outcome: TrainingOutcome, environment: dict) -> list[str]:
     ]
 
 
-def fragment(outcome: TrainingOutcome, basin_name: str, figures: str, environment: dict) -> str:
+def trust(outcome: TrainingOutcome, budget: Budget) -> list[str]:
+    """Whether the selected replicate finished training, and how much its selection is worth."""
+    convergence, noise = convergence_summary(outcome, budget), selection_noise(outcome)
+    selected = convergence["selected"]
+    if selected["converged"]:
+        state = (f"Converged: the selected replicate's best {budget.unit} is {selected['best']} of a "
+                 f"budget of {budget.steps}")
+    else:
+        state = (f"**Not converged**: the selected replicate's best {budget.unit} is {selected['best']} "
+                 f"of {budget.steps}, in the last {LATE_SHARE:.0%} of the budget, so its numbers and every "
+                 f"probe of it are provisional. Train further with `{budget.train_further}`")
+    late = convergence["not_converged_seeds"]
+    state += f"; {len(late)} of {len(outcome.replicates)} replicate(s) ended in the last tenth of the budget."
+    rho = noise["validation_test_rank_correlation"]
+    noise_text = (
+        f"Selection noise: validation and test NSE rank the replicates with Spearman ρ = {rho:.2f}; "
+        if rho is not None else "Selection noise: too few replicates to rank (needs 3); ")
+    noise_text += (f"the replicate selected by validation NSE is number {noise['selected_test_rank']} of "
+                   f"{noise['replicates']} on test.")
+    return [state, "", noise_text, ""]
+
+
+def fragment(
+    outcome: TrainingOutcome, basin_name: str, figures: str, environment: dict, budget: Budget
+) -> str:
     """Report section: selected replicate and replicate spread beside the paper's Ishikari figures."""
     best, spread = outcome.best, outcome.distribution()
     lines = [
@@ -163,7 +195,7 @@ def fragment(outcome: TrainingOutcome, basin_name: str, figures: str, environmen
                 f"{_fmt(best.metrics[split][metric], metric)} | {_fmt(s['median'], metric)} | "
                 f"{_fmt(s['p05'], metric)} – {_fmt(s['p95'], metric)} |"
             )
-    lines += ["", *reproducibility(outcome, environment)]
+    lines += ["", *trust(outcome, budget), *reproducibility(outcome, environment)]
     lines += [
         f"![Test-period hydrograph]({figures}/hydrograph_test.png)",
         "",
@@ -175,6 +207,7 @@ def fragment(outcome: TrainingOutcome, basin_name: str, figures: str, environmen
 def write_all(
     outcome: TrainingOutcome,
     environment: dict,
+    budget: Budget,
     hydrograph: pd.DataFrame,
     basin_name: str,
     metrics_path: Path,
@@ -185,7 +218,7 @@ def write_all(
 ) -> None:
     for folder in (metrics_path.parent, table_path.parent, plots_dir, figures_dir):
         folder.mkdir(parents=True, exist_ok=True)
-    metrics_path.write_text(json.dumps(train_metrics(outcome, environment), indent=2) + "\n")
+    metrics_path.write_text(json.dumps(train_metrics(outcome, environment, budget), indent=2) + "\n")
     replicate_table(outcome).to_csv(table_path, index=False, float_format="%.6g")
     curves = loss_curves(outcome)
     curves.to_csv(plots_dir / "loss_curves.csv", index=False, float_format="%.6g")
@@ -196,4 +229,4 @@ def write_all(
     plot_losses(curves, best.seed, figures_dir / "loss_curves.png")
     fragment_path.parent.mkdir(parents=True, exist_ok=True)
     relative = Path(os.path.relpath(figures_dir, fragment_path.parent)).as_posix()
-    fragment_path.write_text(fragment(outcome, basin_name, relative, environment))
+    fragment_path.write_text(fragment(outcome, basin_name, relative, environment, budget))

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from hydroprobe.data.dataset import BasinDataset
-from hydroprobe.models.linear_reservoir import ConstantFlow, LinearReservoir
 from hydroprobe.probes.climate import ClimateSettings, climate_settings, run_climate_probes
+from hydroprobe.testing import ConstantFlow, LinearReservoir
 
 
 @pytest.fixture(scope="session")

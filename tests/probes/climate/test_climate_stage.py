@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 
 from hydroprobe.errors import DataError
-from hydroprobe.models.linear_reservoir import LinearReservoir
 from hydroprobe.probes.climate import run_climate_probes
+from hydroprobe.testing import LinearReservoir
 
 #: Storage at the ends of the 9-year period is < 1 % of the added water for k ≥ 0.02/d.
 MASS_TOLERANCE = 0.01

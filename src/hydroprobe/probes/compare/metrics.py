@@ -254,13 +254,34 @@ def relative_recovery(model: Mapping, reference: Mapping) -> dict:
     }
 
 
-def comparison_metrics(models: Sequence[ModelInput]) -> dict:
+def trust(train: Mapping, skill_floor: float) -> dict:
+    """Whether a model's numbers can carry a verdict: finished training, and skilful enough.
+
+    ``converged`` is None for a model without convergence evidence (an imported one).
+    """
+    convergence = train.get("convergence") or {}
+    selected = convergence.get("selected") or {}
+    validation = _number(train.get("selected", {}).get("validation", {}).get("nse"))
+    return {
+        "converged": selected.get("converged"),
+        "best": selected.get("best"),
+        "budget": convergence.get("budget"),
+        "unit": convergence.get("unit"),
+        "train_further": convergence.get("train_further"),
+        "validation_nse": validation,
+        "skill_floor": skill_floor,
+        "below_skill_floor": validation is not None and validation < skill_floor,
+    }
+
+
+def comparison_metrics(models: Sequence[ModelInput], skill_floor: float = 0.6) -> dict:
     """Everything the side-by-side report states, per model and relative to the conserving references.
 
     Layout: ``basin``, ``models`` (labels, in order), ``conventions``,
     ``observed`` (runoff ratio, observed melt-season flow, area, of the first
     model's file), ``levels`` (value and mm/d of the first model's Case 2
     levels), ``per_model.<label>`` (``kind``, ``conserving``, ``et_term``,
+    ``trust`` (convergence and skill floor, :func:`trust`),
     ``skill``, ``case1``, ``case2``) and
     ``relative_recovery.<non-conserving label>.<conserving label>``.
     """
@@ -277,6 +298,7 @@ def comparison_metrics(models: Sequence[ModelInput]) -> dict:
             "conserving": model.conserving,
             "et_term": model.et_term,
             "skill": skill(model.train),
+            "trust": trust(model.train, skill_floor),
             "case1": case1_summary(model),
             "case2": case2_summary(model),
         }

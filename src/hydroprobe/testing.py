@@ -1,4 +1,7 @@
-"""A lossless linear reservoir: the probes' proof that they measure mass correctly.
+"""Test doubles with known physics: the probes' proof that they measure mass correctly.
+
+Not models to study: nothing in ``models/`` imports them. A lossless linear
+reservoir and a constant-flow model bracket what a probe must report.
 
 Storage S (mm) fills with precipitation and drains as Q = k·S, so over a
 periodic climate every millimetre that falls leaves as flow. Pushed through
@@ -12,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# Re-exported: the conversion lives with its inverse in the data layer, which loaders share.
 from hydroprobe.data.summary import mm_per_day_to_m3s
 
 
