@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from tests.distributed.servers import (
-    Postgres,
     MlflowServer,
+    Postgres,
     start_mlflow_server,
     start_postgres,
     stop_postgres,
