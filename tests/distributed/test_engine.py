@@ -52,3 +52,19 @@ def test_the_default_path_never_imports_ray(repo_root):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=repo_root)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_ray_address_on_the_command_line_overrides_params_and_typos_name_the_key():
+    import pytest
+
+    from hydroprobe.errors import ConfigError
+    from hydroprobe.execution.config import parse_execution
+
+    assert parse_execution({}).engine == "local"
+    chosen = parse_execution({"execution": {"engine": "local", "cpus_per_task": 2}}, "auto")
+    assert (chosen.engine, chosen.address) == ("ray", "auto")
+    assert (chosen.task_threads(0), chosen.task_threads(3)) == (2, 3)  # train.threads pins, else CPUs
+    with pytest.raises(ConfigError, match="execution.gpu_per_task"):
+        parse_execution({"execution": {"gpu_per_task": 0.25}})
+    with pytest.raises(ConfigError, match="execution.engine"):
+        parse_execution({"execution": {"engine": "slurm"}})
