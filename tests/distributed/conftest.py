@@ -49,3 +49,9 @@ def server_store(mlflow_server: MlflowServer, monkeypatch) -> str:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server.uri)
     return mlflow_server.uri
 
+
+
+@pytest.fixture(autouse=True)
+def _project_store(monkeypatch):
+    """Each test chooses its store: none inherited from a test that ran before (MLflow exports it)."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
