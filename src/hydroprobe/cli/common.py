@@ -85,6 +85,14 @@ def add_reference_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_ray_argument(parser: argparse.ArgumentParser, unit: str) -> None:
+    parser.add_argument(
+        "--ray-address", metavar="auto|HOST:PORT", default=None,
+        help=f"run {unit} as a Ray task on this cluster ('auto': the one started by `ray start`); "
+        "overrides execution.engine/address in params.yaml. Default: params, else in-process",
+    )
+
+
 def add_alias_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--alias", default="champion", help="registered model alias to probe (default: champion)"

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import argparse
 
-from hydroprobe.cli.common import add_basin_argument, add_reference_argument, context
+from hydroprobe.cli.common import add_basin_argument, add_ray_argument, add_reference_argument, context
 
 
 def _train(args: argparse.Namespace) -> int:
+    from hydroprobe.execution.config import parse_execution
     from hydroprobe.tracking.store import locked_store_errors
     from hydroprobe.tracking.train_stage import run_training
 
     ctx = context(args)
     model, train, calibration = ctx.model_config(), ctx.train_config(), ctx.calibration_config()
+    execution = parse_execution(ctx.params, args.ray_address)
     with locked_store_errors():  # a store locked past MLflow's wait: say how to run in parallel
-        record = run_training(ctx.root, ctx.basin_id, model, train, calibration, ctx.reference)
+        record = run_training(ctx.root, ctx.basin_id, model, train, calibration, ctx.reference, execution)
     count = calibration.replicates if model.type == "gr4jcn" else train.replicates
     print(
         f"fitted {count} replicate(s) of {model.type}; selected seed "
@@ -36,4 +38,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_basin_argument(parser)
     add_reference_argument(parser)
+    add_ray_argument(parser, "each replicate group")
     parser.set_defaults(func=_train)

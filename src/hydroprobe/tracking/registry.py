@@ -75,10 +75,14 @@ def register(root: Path, basin_id: str, reference: str = "") -> dict:
         client.create_registered_model(
             name, tags={"basin": basin_id, "reference": reference or "model-under-test"}
         )
+    # a logged model's source is models:/<model id>; a tracking server (unlike the SQLite store)
+    # refuses it unless the request names that model id too
+    model_id = model_uri.removeprefix("models:/") if model_uri.startswith("models:/") else None
     version = client.create_model_version(
         name,
         source=model_uri,
         run_id=run["best_run_id"],
+        model_id=model_id,
         tags={
             "validation_nse": f"{run['validation_nse']:.6f}",
             "seed": str(run["best_seed"]),

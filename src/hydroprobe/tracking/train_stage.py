@@ -12,6 +12,7 @@ import pandas as pd
 from mlflow.entities import RunStatus
 
 from hydroprobe.data.dataset import BasinDataset
+from hydroprobe.execution.config import ExecutionConfig
 from hydroprobe.layout import Layout
 from hydroprobe.models import CONCEPTUAL_TYPES
 from hydroprobe.tracking import store
@@ -32,7 +33,12 @@ from hydroprobe.training.convergence import Budget, convergence_summary
 from hydroprobe.training.device import configure_cpu, resolve_device
 from hydroprobe.training.fingerprint import calibration_environment, resolve_engine, runtime_environment
 from hydroprobe.training.progress import ConsoleProgress
-from hydroprobe.training.replicates import simulate_physical, split_samples, train_replicates
+from hydroprobe.training.replicates import (
+    TrainingOutcome,
+    simulate_physical,
+    split_samples,
+    train_replicates,
+)
 
 
 def _conceptual_test(dataset: BasinDataset, outcome, calibration: CalibrationConfig):
@@ -64,6 +70,30 @@ def model_spec(architecture: dict, window: int, dataset: BasinDataset) -> dict:
     }
 
 
+def _fit(dataset: BasinDataset, model: ModelConfig, train: TrainConfig, calibration: CalibrationConfig,
+         layout: Layout, device, observer, execution: ExecutionConfig) -> TrainingOutcome:
+    """Calibrate, train in-process, or train with each replicate group a Ray task."""
+    if model.type in CONCEPTUAL_TYPES:
+        return calibrate_replicates(dataset, calibration, layout.replicate_cache, observer)
+    if not execution.distributed:
+        return train_replicates(dataset, model, train, layout.replicate_cache, device, observer,
+                                execution.replicates_per_task)
+    from hydroprobe.execution.engine import make_runner  # Ray only on this path
+    from hydroprobe.execution.replicates import train_replicates_on
+
+    return train_replicates_on(make_runner(execution, train.threads), dataset, model, train,
+                               layout.replicate_cache, device, observer, execution.replicates_per_task)
+
+
+def _execution_tags(execution: ExecutionConfig, conceptual: bool) -> dict[str, str]:
+    """Tags only for a distributed run, so an in-process run's tags stay what they were."""
+    if not execution.distributed or conceptual:
+        return {}
+    return {"execution.engine": execution.engine, "execution.address": execution.address or "local",
+            "execution.cpus_per_task": str(execution.cpus_per_task),
+            "execution.gpus_per_task": str(execution.gpus_per_task)}
+
+
 def run_training(
     root: Path,
     basin_id: str,
@@ -71,17 +101,23 @@ def run_training(
     train: TrainConfig,
     calibration: CalibrationConfig | None = None,
     reference: str = "",
+    execution: ExecutionConfig | None = None,
 ) -> dict:
     """Train (or, for a conceptual model, calibrate) every replicate, track it, write the stage's outputs.
 
-    Returns the run record (``train_run.json``) that ``register`` reads.
+    With ``execution.engine: ray`` each replicate group is a Ray task (conceptual
+    calibrations stay in-process). Returns the run record (``train_run.json``) that
+    ``register`` reads.
     """
     layout = Layout(root, basin_id, reference)
     dataset = BasinDataset.load(layout.basin_dir)
     conceptual = model.type in CONCEPTUAL_TYPES
     calibration = calibration or CalibrationConfig()
+    execution = execution or ExecutionConfig()
     device = resolve_device(train.device)
-    configure_cpu(train.threads)
+    # distributed: the driver runs at the tasks' thread count, so the recorded environment
+    # (and the replicate cache key) is the one the replicates trained in
+    configure_cpu(execution.task_threads(train.threads) if execution.distributed else train.threads)
     store.configure(root)
     experiment_id = store.experiment(store.experiment_name(basin_id), root)
     protocol = f"calibration-{calibration.algorithm}" if conceptual else protocol_tag(model, train)
@@ -90,7 +126,8 @@ def run_training(
                    else runtime_environment(device, engine, model.type).to_dict())
     tags = {"basin": basin_id, "model_type": model.type, "protocol": protocol,
             "reference": reference or "model-under-test",
-            **{f"env.{key}": str(value) for key, value in environment.items()}}
+            **{f"env.{key}": str(value) for key, value in environment.items()},
+            **_execution_tags(execution, conceptual)}
     tags.update(owner_tags())  # lets the next invocation tell a dead owner from a live one
     close_abandoned_runs(experiment_id, ("training", "replicate"), ROLE_TAG)
     name = f"{'calibrate' if conceptual else 'train'}-{basin_id}" + (f"-{reference}" if reference else "")
@@ -108,10 +145,7 @@ def run_training(
         progress = ConsoleProgress(replicates, steps, step="evaluation" if conceptual else "epoch")
         observer = MlflowReplicateObserver(experiment_id, parent.info.run_id, tags, progress)
         try:
-            if conceptual:
-                outcome = calibrate_replicates(dataset, calibration, layout.replicate_cache, observer)
-            else:
-                outcome = train_replicates(dataset, model, train, layout.replicate_cache, device, observer)
+            outcome = _fit(dataset, model, train, calibration, layout, device, observer, execution)
         except BaseException as error:
             observer.kill_open_runs()
             killed = isinstance(error, KeyboardInterrupt | SystemExit)

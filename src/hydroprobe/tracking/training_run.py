@@ -109,6 +109,21 @@ class MlflowReplicateObserver:
         if self.progress:
             self.progress.replicate_finished(outcome)
 
+    def replicate_placed(self, seed: int, worker: str, started: float, finished: float) -> None:
+        """Where and when a distributed unit trained ``seed`` (host:pid, Unix times), as tags."""
+        run_id = self.run_ids[seed]
+        tags = {"worker": worker, "started": f"{started:.6f}", "finished": f"{finished:.6f}"}
+        for key, value in tags.items():
+            self.client.set_tag(run_id, f"execution.{key}", value)
+
+    def replicate_failed(self, seed: int, reason: str) -> None:
+        """A replicate whose unit failed for good: FAILED, with the reason as a tag."""
+        run_id = self.open_runs.pop(seed, None)
+        if run_id is None:
+            return
+        self.client.set_tag(run_id, "hydroprobe.error", reason[:5000])
+        self.client.set_terminated(run_id, RunStatus.to_string(RunStatus.FAILED))
+
     def kill_open_runs(self) -> None:
         for run_id in self.open_runs.values():
             self.client.set_terminated(run_id, RunStatus.to_string(RunStatus.KILLED))

@@ -113,6 +113,7 @@ def config_hash(
     train: TrainConfig,
     data_fingerprint: str,
     environment: RuntimeEnvironment | None = None,
+    group_size: int = 0,
 ) -> str:
     """Identity of a replicate's recipe, so finished replicates can be reused after a crash.
 
@@ -121,7 +122,8 @@ def config_hash(
     change it besides params and data (the training code, the resolved engine, the
     torch build, the kind of device and processor, the thread count: see
     :mod:`hydroprobe.training.fingerprint`) is in, so replicates trained by other
-    code or on another kind of machine are never passed off as this run's.
+    code or on another kind of machine are never passed off as this run's. ``group_size``
+    (``execution.replicates_per_task``) enters only when set, so the default key is unchanged.
     """
     if environment is None:
         engine = resolve_engine(train.engine, model.type)
@@ -130,9 +132,9 @@ def config_hash(
     for key in ("replicates", "seed", "threads", "eval_batch_size", "device", "engine",
                 "checkpoint_minutes"):
         recipe.pop(key)
-    payload = json.dumps(
-        {"model": dataclasses.asdict(model), "train": recipe, "data": data_fingerprint,
-         "environment": environment.cache_key()},
-        sort_keys=True,
-    )
+    content = {"model": dataclasses.asdict(model), "train": recipe, "data": data_fingerprint,
+               "environment": environment.cache_key()}
+    if group_size:
+        content["group_size"] = group_size
+    payload = json.dumps(content, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]

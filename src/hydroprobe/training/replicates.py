@@ -175,15 +175,51 @@ def evaluate(
     return scores
 
 
-def train_replicates(
+@dataclass
+class TrainingPlan:
+    """What every replicate of one invocation shares: data, windows, recipe, cache and the outcome so far."""
+
+    dataset: BasinDataset
+    config: TrainConfig
+    series: WindowedSeries
+    samples: dict[str, SampleIndex]
+    architecture: dict
+    cache: ReplicateCache
+    outcome: TrainingOutcome
+    device: torch.device
+
+    def finish(self, result: ReplicateResult, reused: bool, observer: ReplicateObserver | None) -> None:
+        """Evaluate a trained (or cached) replicate and add it to the outcome."""
+        scores = evaluate(self.architecture, result, self.dataset, self.series, self.samples,
+                          self.config.eval_batch_size, self.device)
+        replicate = ReplicateOutcome(result, scores, reused)
+        self.outcome.replicates.append(replicate)
+        if observer:
+            observer.replicate_finished(replicate)
+
+    def reuse_cached(self, observer: ReplicateObserver | None) -> list[int]:
+        """Take every cached seed into the outcome; return the seeds still to train."""
+        missing: list[int] = []
+        for seed in self.config.seeds():
+            cached = self.cache.load(seed)
+            if cached is None:
+                missing.append(seed)
+                continue
+            if observer:
+                observer.replicate_started(seed, reused=True)
+            self.finish(cached, reused=True, observer=observer)
+        return missing
+
+
+def plan_training(
     dataset: BasinDataset,
     model_config: ModelConfig,
     train_config: TrainConfig,
     cache_root: Path,
     device: torch.device,
-    observer: ReplicateObserver | None = None,
-) -> TrainingOutcome:
-    """Train (or reuse) every replicate in ``train_config.seeds()`` and evaluate it."""
+    group_size: int = 0,
+) -> TrainingPlan:
+    """Check the recipe, window the data and find the recipe's cache folder."""
     require(
         train_config.engine != "ensemble" or model_config.type == "lstm",
         "train.engine",
@@ -195,35 +231,78 @@ def train_replicates(
         if index.days.size == 0:
             raise ValueError(f"split '{name}' has no usable samples with window {train_config.window}")
     architecture = model_config.architecture(dataset)
-    recipe = config_hash(model_config, train_config, dataset.fingerprint)
-    cache = ReplicateCache(cache_root, recipe)
+    recipe = config_hash(model_config, train_config, dataset.fingerprint, group_size=group_size)
     outcome = TrainingOutcome(recipe, architecture, [], {k: v.report() for k, v in samples.items()})
+    return TrainingPlan(dataset, train_config, series, samples, architecture,
+                        ReplicateCache(cache_root, recipe), outcome, device)
 
-    def finish(result: ReplicateResult, reused: bool) -> None:
-        scores = evaluate(
-            architecture, result, dataset, series, samples, train_config.eval_batch_size, device
-        )
-        replicate = ReplicateOutcome(result, scores, reused)
-        outcome.replicates.append(replicate)
-        if observer:
-            observer.replicate_finished(replicate)
 
-    missing: list[int] = []
-    for seed in train_config.seeds():
-        cached = cache.load(seed)
-        if cached is None:
-            missing.append(seed)
-            continue
-        if observer:
-            observer.replicate_started(seed, reused=True)
-        finish(cached, reused=True)
+def train_replicates(
+    dataset: BasinDataset,
+    model_config: ModelConfig,
+    train_config: TrainConfig,
+    cache_root: Path,
+    device: torch.device,
+    observer: ReplicateObserver | None = None,
+    group_size: int = 0,
+) -> TrainingOutcome:
+    """Train (or reuse) every replicate in ``train_config.seeds()`` and evaluate it.
 
-    checkpoints = Checkpoints(cache.folder, train_config.checkpoint_minutes)
-    for result in _train(architecture, series, samples, train_config, missing, device, observer, checkpoints):
-        cache.save(result)
-        finish(result, reused=False)
-    outcome.replicates.sort(key=lambda o: o.seed)
-    return outcome
+    ``group_size`` > 0 stacks at most that many replicates at once in the ensemble
+    engine (``execution.replicates_per_task``); 0 keeps the engine's own grouping.
+    """
+    plan = plan_training(dataset, model_config, train_config, cache_root, device, group_size)
+    missing = plan.reuse_cached(observer)
+    checkpoints = Checkpoints(plan.cache.folder, train_config.checkpoint_minutes)
+    for result in _train(plan.architecture, plan.series, plan.samples, train_config, missing, device,
+                         observer, checkpoints, group_size):
+        plan.cache.save(result)
+        plan.finish(result, reused=False, observer=observer)
+    plan.outcome.replicates.sort(key=lambda o: o.seed)
+    return plan.outcome
+
+
+def resolved_engine(config: TrainConfig, architecture: dict) -> str:
+    """``auto`` → the ensemble engine for LSTMs, the sequential reference otherwise."""
+    if config.engine != "auto":
+        return config.engine
+    return "ensemble" if architecture["type"] == "lstm" else "sequential"
+
+
+def replicate_groups(seeds: Sequence[int], config: TrainConfig, architecture: dict,
+                     device: torch.device, group_size: int = 0) -> list[list[int]]:
+    """The seeds in the groups the in-process engine trains together (the units of a distributed run).
+
+    The ensemble engine's numbers depend, in the last bits, on which replicates share a
+    group (measured: seed 2 alone vs with seeds 0–1 differ from epoch 2), so a
+    distributed run groups exactly as the in-process run with the same ``group_size``.
+    """
+    if resolved_engine(config, architecture) == "ensemble":
+        size = group_size or ensemble_group_size(len(seeds), device)
+    else:
+        size = group_size or 1  # sequential replicates are independent: one per unit
+    return [list(seeds[i : i + size]) for i in range(0, len(seeds), size)]
+
+
+def train_seeds(
+    seeds: list[int],
+    architecture: dict,
+    series: WindowedSeries,
+    samples: dict[str, SampleIndex],
+    config: TrainConfig,
+    group_size: int = 0,
+) -> list[ReplicateResult]:
+    """Train ``seeds`` (one group) from scratch on ``config.device``; the body of a distributed unit.
+
+    Pure: no cache, no checkpoints, no observer; the curves travel in the results.
+    The device is resolved where the unit runs, which may have a GPU the driver lacks.
+    """
+    from hydroprobe.training.device import configure_cpu, resolve_device
+
+    configure_cpu(0)  # flush denormals as in-process; the thread count is pinned by the caller
+    results = list(_train(architecture, series, samples, config, seeds,
+                          resolve_device(config.device), None, None, group_size))
+    return sorted(results, key=lambda r: r.seed)
 
 
 def ensemble_group_size(replicates: int, device: torch.device) -> int:
@@ -246,6 +325,7 @@ def _train(
     device: torch.device,
     observer: ReplicateObserver | None,
     checkpoints: Checkpoints | None = None,
+    group_size: int = 0,
 ):
     """Yield finished replicates as they finish, on the engine ``config.engine`` names.
 
@@ -254,9 +334,7 @@ def _train(
     The consumer caches each result before asking for the next, so a
     checkpoint is deleted only once what it protected is in the cache.
     """
-    engine = config.engine
-    if engine == "auto":
-        engine = "ensemble" if architecture["type"] == "lstm" and seeds else "sequential"
+    engine = resolved_engine(config, architecture) if seeds else "sequential"
 
     def started(seed: int, resumed_epoch: int) -> None:
         if observer:
@@ -267,7 +345,8 @@ def _train(
         yield from train_ensemble(
             architecture, series, *days, config, list(seeds), device,
             observer.epoch_finished if observer else None,
-            max_group=ensemble_group_size(len(seeds), device), checkpoints=checkpoints, on_start=started,
+            max_group=group_size or ensemble_group_size(len(seeds), device), checkpoints=checkpoints,
+            on_start=started,
         )
         return
     for seed in seeds:

@@ -1,0 +1,1 @@
+"""Where independent units of work run: in this process (default) or as Ray tasks."""
