@@ -28,11 +28,13 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 #: Source files whose code decides a gradient-trained replicate's weights and curves.
 #: Evaluation, outputs and tracking are left out: they are recomputed from cached weights.
 TRAINING_SOURCES: tuple[str, ...] = (
+    "data/regional.py",
     "data/windows.py",
     "models/*.py",
     "training/config.py",
     "training/device.py",
     "training/ensemble.py",
+    "training/regional.py",
     "training/replicates.py",
     "training/trainer.py",
 )
