@@ -21,7 +21,9 @@ def make_group_project(folder: Path, shared_data: Path, params: dict, **group) -
     config = copy.deepcopy(params)
     config["data"]["raw_dir"] = str(shared_data)
     config["groups"]["camels_snow"]["splits"] = TINY_SPLITS
-    config["climate"].update({"bootstrap": 20, "spinup_days": 365})
+    config["climate"].update({"bootstrap": 20, "spinup_days": 365, "temperature_shifts": [2],
+                              "precipitation_scales": [0.9, 1.1], "accumulation_scales": [1.2],
+                              "combinations": []})
     config["probes"]["years"] = 1
     config["group"] = {
         "enabled": True,

@@ -43,6 +43,9 @@ def test_group_train_probe_report_on_three_basins(tmp_path, shared_data, params,
     assert trained["regional"]["registered"]["name"] == "hydroprobe-camels_snow-regional-lstm"
     assert trained["regional"]["promotion"]["reason"] == "no champion yet"
     assert probed["regional_model"]["version"] == "1"
+    replicates = trained["regional"]["replicates"]
+    chosen = max(replicates, key=lambda r: (r["median_validation_nse"], -r["seed"]))
+    assert trained["regional"]["best_seed"] == chosen["seed"]
     report = (root / "reports/groups/camels_snow.md").read_text()
     best = {r["seed"]: r for r in trained["regional"]["replicates"]}[trained["regional"]["best_seed"]]
     for gauge in GAUGES:
@@ -59,3 +62,41 @@ def test_group_train_probe_report_on_three_basins(tmp_path, shared_data, params,
     assert summary["regional"]["test_nse"]["median"] == pytest.approx(sorted(nse)[1])
     assert (root / "reports/groups/camels_snow/cdf_nse_recovery.png").is_file()
     assert (root / "reports/groups/camels_snow/vs_frac_snow.png").is_file()
+
+
+def test_selected_regional_replicate_has_the_highest_median_validation_nse() -> None:
+    from hydroprobe.training.fingerprint import TRAINING_SOURCES
+    from hydroprobe.training.regional import RegionalOutcome, RegionalReplicate
+    from hydroprobe.training.trainer import ReplicateResult
+
+    def replicate(seed: int, nse: list[float]) -> RegionalReplicate:
+        scores = {f"b{i}": {"validation": {"nse": v}} for i, v in enumerate(nse)}
+        return RegionalReplicate(ReplicateResult(seed, {}), scores)
+
+    # medians: seed 0 → 0.5, seed 1 → 0.6 (its mean is lower: 0.4 vs 0.5), seed 2 → 0.6 (tie: lower seed wins)
+    outcome = RegionalOutcome("h", {}, [replicate(0, [0.5, 0.5, 0.5]), replicate(1, [0.6, 0.6, 0.0]),
+                                        replicate(2, [0.6, 0.1, 0.9])])
+    assert outcome.best.seed == 1
+    assert "training/regional.py" in TRAINING_SOURCES and "data/regional.py" in TRAINING_SOURCES
+
+
+def test_single_basin_gauges_outside_the_group_are_refused(tmp_path, shared_data, params) -> None:
+    from hydroprobe.config import load_params
+    from hydroprobe.errors import ConfigError
+    from hydroprobe.group.settings import group_plan
+
+    root = make_group_project(tmp_path / "p", shared_data, params, single_basin_gauges=["13313000"])
+    with pytest.raises(ConfigError, match=r"group.single_basin_gauges camels_snow_13313000 are not among "
+                       r"group.gauges\. Fix: list gauges the regional model also trains on\."):
+        group_plan(load_params(root), root)
+
+
+def test_single_basin_train_refuses_the_regional_model_type(tmp_path, shared_data, params, monkeypatch,
+                                                           capsys) -> None:
+    root = make_group_project(tmp_path / "p", shared_data, params)
+    text = (root / "params.yaml").read_text().replace("type: lstm", "type: regional_lstm", 1)
+    (root / "params.yaml").write_text(text)
+    monkeypatch.chdir(root)
+    assert main(["train"]) == 2
+    assert ("params.yaml: model.type regional_lstm is trained over a basin group by `hydroprobe group train`"
+            in capsys.readouterr().err)
