@@ -51,7 +51,13 @@ class StageContext:
         return {**values, **(block.get(name) or {})}, f"references.{self.reference}.{name}"
 
     def model_config(self) -> ModelConfig:
-        return build(ModelConfig, *self._section("model"))
+        config = build(ModelConfig, *self._section("model"))
+        if config.type == "regional_lstm":  # it reads static attributes that only a basin group has
+            raise ConfigError(
+                f"params.yaml: {self._section('model')[1]}.type regional_lstm is trained over a basin group "
+                "by `hydroprobe group train` (params 'group'); a single basin takes lstm or mclstm"
+            )
+        return config
 
     def train_config(self) -> TrainConfig:
         return build(TrainConfig, *self._section("train"))

@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     from hydroprobe.cli import (
         compare_cmd,
         data_cmd,
+        group_cmd,
         prepare_cmd,
         probe_cmd,
         registry_cmd,
@@ -36,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"hydroprobe {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (data_cmd, prepare_cmd, train_cmd, registry_cmd, probe_cmd, compare_cmd, tune_cmd,
-                   report_cmd):
+                   report_cmd, group_cmd):
         module.register(sub)
     return parser
 

@@ -6,8 +6,13 @@ from torch import nn
 
 from hydroprobe.models.lstm import LSTMRegressor
 from hydroprobe.models.mclstm import MassConservingLSTM
+from hydroprobe.models.regional_lstm import RegionalLSTM
 
-MODEL_TYPES: dict[str, type[nn.Module]] = {"lstm": LSTMRegressor, "mclstm": MassConservingLSTM}
+MODEL_TYPES: dict[str, type[nn.Module]] = {
+    "lstm": LSTMRegressor,
+    "mclstm": MassConservingLSTM,
+    "regional_lstm": RegionalLSTM,  # trained by ``hydroprobe group train`` only (static inputs)
+}
 #: Models that are calibrated, not trained (``hydroprobe.training.calibration``); RavenPy runs them.
 CONCEPTUAL_TYPES = ("gr4jcn",)
 

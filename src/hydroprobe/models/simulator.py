@@ -111,6 +111,24 @@ class SequenceModelSimulator:
         return out
 
 
+@dataclass
+class RegionalSimulator(SequenceModelSimulator):
+    """A regional network plus one basin's normalised static attributes: a simulator for that basin.
+
+    ``scaler`` is the group's shared scaler with discharge bounds in this
+    basin's m³/s (:meth:`hydroprobe.data.regional.RegionalData.basin_scaler`),
+    so the inverse transform yields the basin's discharge directly. The static
+    attributes are appended to every day's inputs, as in training.
+    """
+
+    static: tuple[float, ...] = ()
+
+    def normalized_inputs(self, precipitation: np.ndarray, temperature: np.ndarray) -> np.ndarray:
+        dynamic = super().normalized_inputs(precipitation, temperature)
+        static = np.broadcast_to(np.asarray(self.static, dtype=np.float32), (len(dynamic), len(self.static)))
+        return np.concatenate([dynamic, static], axis=1)
+
+
 def has_fluxes(simulator: DischargeSimulator) -> bool:
     """Whether ``simulator`` offers ``simulate_fluxes`` (flow, ET and storage in mm) and can use it."""
     return callable(getattr(simulator, "simulate_fluxes", None)) and bool(

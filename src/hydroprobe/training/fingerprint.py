@@ -41,6 +41,7 @@ TRAINING_SOURCES: tuple[str, ...] = (
 MODEL_SOURCES: dict[str, tuple[str, ...]] = {
     "lstm": ("models/lstm.py", "models/ensemble_lstm.py", "models/ensemble_recurrence.py"),
     "mclstm": ("models/mclstm.py",),
+    "regional_lstm": ("models/regional_lstm.py", "data/regional.py", "training/regional.py"),
 }
 #: The same for a calibrated conceptual model: the search and the model runner.
 CALIBRATION_SOURCES: tuple[str, ...] = ("models/gr4jcn.py", "training/calibration.py")

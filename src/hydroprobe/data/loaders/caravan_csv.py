@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from hydroprobe.data.basin import DISCHARGE, PRECIPITATION, TEMPERATURE, BasinSeries
-from hydroprobe.data.loaders._common import existing, finish
+from hydroprobe.data.loaders._common import attribute_row, existing, finish
 from hydroprobe.data.loaders.camels_us import camels_meta, gauge_id
 from hydroprobe.data.summary import mm_per_day_to_m3s
 from hydroprobe.errors import DataError
@@ -35,6 +35,47 @@ DEFAULT_ROOT = "caravan_camels_snow"
 DATES = pd.date_range("1981-01-01", "2014-12-31", freq="D", name="date")
 #: The file's columns, in file order (mm/d, °C, mm/d, mm/d).
 FILE_COLUMNS = ("precipitation_mm_d", "temperature_c", "pet_mm_d", "streamflow_mm_d")
+
+
+#: Static attributes a regional model may read, name → (CAMELS table, column, transform).
+#: ``log_area`` is log10 of ``area_gages2`` (km²): areas span 70–1163 km² here, and a log keeps
+#: one large basin from squeezing the others into a corner of the normalised range.
+STATIC_ATTRIBUTES: dict[str, tuple[str, str, str]] = {
+    "log_area": ("camels_topo.txt", "area_gages2", "log10"),
+    "elev_mean": ("camels_topo.txt", "elev_mean", "identity"),
+    "slope_mean": ("camels_topo.txt", "slope_mean", "identity"),
+    "frac_snow": ("camels_clim.txt", "frac_snow", "identity"),
+    "aridity": ("camels_clim.txt", "aridity", "identity"),
+    "p_mean": ("camels_clim.txt", "p_mean", "identity"),
+}
+
+
+def read_static_attributes(root: Path, gauge: str, basin_id: str, names: tuple[str, ...]) -> dict[str, float]:
+    """Raw (un-normalised) static attributes ``names`` of ``gauge`` from ``<root>/attributes/``.
+
+    Each value comes from one row of a CAMELS table via :func:`attribute_row`
+    (gauge id read as text); a missing or non-finite value stops with the file,
+    column and gauge named, since a NaN attribute would silently poison every
+    window of the basin.
+    """
+    unknown = [name for name in names if name not in STATIC_ATTRIBUTES]
+    if unknown:
+        raise DataError(
+            f"static attribute(s) {', '.join(unknown)} unknown for basin {basin_id}; "
+            f"known: {', '.join(STATIC_ATTRIBUTES)}"
+        )
+    values: dict[str, float] = {}
+    for name in names:
+        table, column, transform = STATIC_ATTRIBUTES[name]
+        path = Path(root) / "attributes" / table
+        value = float(attribute_row(path, gauge, basin_id, (column,))[column])
+        if not np.isfinite(value) or (transform == "log10" and value <= 0):
+            raise DataError(
+                f"{path}: column '{column}' of gauge {gauge} (basin {basin_id}) is {value!r}, "
+                f"not usable as attribute '{name}'. Fix: leave the gauge out of the group."
+            )
+        values[name] = float(np.log10(value)) if transform == "log10" else value
+    return values
 
 
 def series_file(root: Path, gauge: str) -> Path:
