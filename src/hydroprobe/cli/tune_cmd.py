@@ -181,7 +181,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Run (or join, when it exists) an Optuna study maximising the validation NSE of the train "
             "protocol over the ranges in the tune section of params.yaml. Several workers sharing "
-            "--storage and --study-name add trials to one study. Each trial is a nested MLflow run."
+            "--storage and --study-name add trials to one study; with execution.engine ray (or "
+            "--ray-address) this command's tune.n_trials are split over tune.workers workers, each a Ray "
+            "task. Each trial is a nested MLflow run."
         ),
     )
     tune.add_argument(
