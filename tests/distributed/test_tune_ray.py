@@ -48,7 +48,8 @@ def test_two_ray_workers_fill_one_postgres_study_and_the_driver_writes_the_outpu
     assert {t.state.name for t in study.trials} == {"COMPLETE"}
     client = MlflowClient(server_store)
     experiment = client.get_experiment_by_name("hydroprobe-salmon_river-tune")
-    runs = client.search_runs([experiment.experiment_id])
+    # the server is shared by the session: only this study's runs
+    runs = client.search_runs([experiment.experiment_id], "tags.`optuna.study` = 'ray-study'")
     (study_run,) = [r for r in runs if r.data.tags.get("role") == "study"]
     trials = [r for r in runs if r.data.tags.get("role") == "trial"]
     assert study_run.info.run_id == study.user_attrs[STUDY_RUN_ATTR]
