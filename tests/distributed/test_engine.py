@@ -47,6 +47,10 @@ def test_the_default_path_never_imports_ray(repo_root):
             "from hydroprobe.execution.engine import make_runner\n"
             "from hydroprobe.execution.config import ExecutionConfig\n"
             "make_runner(ExecutionConfig())\n"
+            "from hydroprobe.cli import common, tune_cmd\n"
+            "from hydroprobe.probes.paper import run_paper_probes\n"
+            "from hydroprobe.probes.climate import run_climate_probes\n"
+            "assert common.probe_map({}, None).__name__ == 'in_process'\n"
             "build_parser()\n"
             "print('ray' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=repo_root)

@@ -2,41 +2,14 @@
 
 from __future__ import annotations
 
-import copy
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import optuna
-import pytest
-import yaml
 from mlflow.tracking import MlflowClient
 
-from hydroprobe.data.basin import BasinSeries
-from hydroprobe.data.dataset import normalize, write_prepared
-from hydroprobe.data.splits import parse_splits
 from hydroprobe.tracking.tune_run import STUDY_RUN_ATTR
-
-SPLITS = {"train": ["1985-01-01", "1987-12-31"], "validation": ["1988-01-01", "1988-12-31"],
-          "test": ["1989-01-01", "1989-12-31"]}
-TUNE = {"enabled": True, "n_trials": 2, "max_epochs": 2, "study_name": "pg-study",
-        "hidden_size": {"low": 2, "high": 8, "log": True}, "window": {"low": 10, "high": 30}}
-
-
-@pytest.fixture
-def tune_project(tmp_path: Path, salmon: BasinSeries, params: dict) -> Path:
-    root = tmp_path / "project"
-    cut = BasinSeries(salmon.meta, salmon.frame.loc["1984-10-01":"1989-12-31"].copy(), salmon.source)
-    write_prepared(cut, parse_splits(SPLITS, "test splits"), root / "outputs" / "salmon_river")
-    normalize(root / "outputs" / "salmon_river")
-    spec = copy.deepcopy(params["basins"]["salmon_river"])
-    spec["splits"] = SPLITS
-    config = {"data": {"basin": "salmon_river", "raw_dir": "data"}, "basins": {"salmon_river": spec},
-              "model": {"hidden_size": 4}, "train": {"window": 20, "max_epochs": 2, "threads": 1,
-                                                     "device": "cpu"}, "tune": TUNE}
-    (root / "params.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    return root
 
 
 def test_two_workers_share_one_postgres_study_and_nest_every_trial_on_the_server(

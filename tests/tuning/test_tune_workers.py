@@ -50,3 +50,15 @@ def test_two_workers_share_one_study_and_one_mlflow_study_run(project: Path) -> 
     assert study_run.info.run_id == study.user_attrs[STUDY_RUN_ATTR]
     assert sorted(int(r.data.tags["optuna.trial"]) for r in trial_runs) == [0, 1, 2, 3]
     assert {r.data.tags["mlflow.parentRunId"] for r in trial_runs} == {study_run.info.run_id}
+
+
+def test_a_journal_storage_url_opens_a_journal_file_study(tmp_path: Path) -> None:
+    from hydroprobe.tuning.study import open_study, storage_backend
+
+    url = f"journal://{tmp_path / 'shared' / 'study.log'}"
+    assert isinstance(storage_backend(url), optuna.storages.JournalStorage)
+    assert storage_backend("sqlite:///x.db") == "sqlite:///x.db"
+    _, created = open_study("journal-study", url, optuna.pruners.NopPruner(), 0)
+    _, joined = open_study("journal-study", url, optuna.pruners.NopPruner(), 1)
+    assert (created, joined) == (True, False)
+    assert (tmp_path / "shared" / "study.log").is_file()

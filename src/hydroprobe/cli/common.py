@@ -99,6 +99,20 @@ def add_ray_argument(parser: argparse.ArgumentParser, unit: str) -> None:
     )
 
 
+def probe_map(params: dict, address: str | None):
+    """Where a probe runs its models: in this process (default, no Ray), or each model a Ray task."""
+    from hydroprobe.execution.config import parse_execution
+    from hydroprobe.probes.units import in_process
+
+    execution = parse_execution(params, address)
+    if not execution.distributed:
+        return in_process
+    from hydroprobe.execution.engine import engine_map
+
+    print(f"each model's probe is a Ray task ({execution.address or 'RAY_ADDRESS or a local cluster'})")
+    return engine_map(execution, what="model")
+
+
 def add_alias_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--alias", default="champion", help="registered model alias to probe (default: champion)"

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import argparse
 
-from hydroprobe.cli.common import add_alias_argument, add_basin_argument, add_reference_argument, context
+from hydroprobe.cli.common import (
+    add_alias_argument,
+    add_basin_argument,
+    add_ray_argument,
+    add_reference_argument,
+    context,
+    probe_map,
+)
 from hydroprobe.cli.subject import add_subject_arguments, load_subject
 
 
@@ -39,7 +46,7 @@ def _run(args: argparse.Namespace) -> int:
             f"on {basin}"
         )
         result = run_climate_probes({label: (models.champion, models.replicates)}, models.dataset, settings,
-                                    out_dir)
+                                    out_dir, probe_map(params, args.ray_address))
         run_id = log_climate_run(result, out_dir, models.model_name, models.model_version, root)
     band = result["observed_elasticity"]
     print(
@@ -74,4 +81,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_alias_argument(climate)
     add_reference_argument(climate)
     add_subject_arguments(climate)
+    add_ray_argument(climate, "each model's probe (the champion, each replicate)")
     climate.set_defaults(func=_run)

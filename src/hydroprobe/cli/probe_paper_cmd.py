@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import argparse
 
-from hydroprobe.cli.common import add_alias_argument, add_basin_argument, add_reference_argument, context
+from hydroprobe.cli.common import (
+    add_alias_argument,
+    add_basin_argument,
+    add_ray_argument,
+    add_reference_argument,
+    context,
+    probe_map,
+)
 from hydroprobe.cli.subject import Subject, add_subject_arguments, load_subject
 
 
@@ -64,7 +71,8 @@ def _run(args: argparse.Namespace) -> int:
         f"probing {models.model_name} v{models.model_version} ({args.alias}) "
         f"and {len(models.replicates)} replicates on {basin}"
     )
-    result = run_paper_probes(models.champion, models.replicates, models.dataset, settings, out_dir)
+    result = run_paper_probes(models.champion, models.replicates, models.dataset, settings, out_dir,
+                              probe_map(params, args.ray_address))
     run_id = log_probe_run(
         result, output_files(out_dir), out_dir, models.model_name, models.model_version, root
     )
@@ -90,4 +98,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_alias_argument(paper)
     add_reference_argument(paper)
     add_subject_arguments(paper)
+    add_ray_argument(paper, "each model's probe (the champion, each replicate)")
     paper.set_defaults(func=_run)

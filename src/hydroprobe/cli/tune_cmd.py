@@ -19,8 +19,10 @@ import dataclasses
 import json
 from pathlib import Path
 
+from hydroprobe.cli.common import add_ray_argument
 from hydroprobe.config import build, find_repo_root, load_params, section
 from hydroprobe.errors import DataError
+from hydroprobe.execution.config import ExecutionConfig, parse_execution
 from hydroprobe.training.config import ModelConfig, TrainConfig
 
 METRICS_FILE = Path("metrics") / "tune.json"
@@ -61,15 +63,16 @@ def _run(args: argparse.Namespace) -> int:
     tune = dataclasses.replace(tune, **{k: v for k, v in overrides.items() if v is not None})
     model = build(ModelConfig, params.get("model") or {}, "model")
     train = build(TrainConfig, params.get("train") or {}, "train")
-    return _search(root, basin, data_dir, out_dir, model, train, tune)
+    execution = parse_execution(params, args.ray_address)
+    return _search(root, basin, data_dir, out_dir, model, train, tune, execution)
 
 
-def _search(root: Path, basin: str, data_dir: Path, out_dir: Path, model, train, tune) -> int:
+def _search(root: Path, basin: str, data_dir: Path, out_dir: Path, model, train, tune,
+            execution: ExecutionConfig) -> int:
     from hydroprobe.data.dataset import NORMALIZED, BasinDataset
     from hydroprobe.tracking import store, tune_run
     from hydroprobe.training.device import configure_cpu, resolve_device
-    from hydroprobe.tuning import figures, study
-    from hydroprobe.tuning.best_params import FILE_NAME, write_best_params
+    from hydroprobe.tuning import study
     from hydroprobe.tuning.objective import Objective
     from hydroprobe.tuning.search_space import check_window_fits
 
@@ -77,27 +80,63 @@ def _search(root: Path, basin: str, data_dir: Path, out_dir: Path, model, train,
         raise DataError(f"{data_dir / NORMALIZED} is missing; run the prepare and normalize stages first")
     dataset = BasinDataset.load(data_dir)
     check_window_fits(tune, dataset)
+    pooled = execution.distributed or tune.workers > 1
+    runner = _runner(execution, train, tune) if pooled else None
     configure_cpu(train.threads)
     device = resolve_device(train.device)
     epochs = tune.epochs(train)
     name = tune.study_name or study.default_study_name(basin)
-    shared, created = study.open_study(
-        name, study.resolve_storage(tune.storage, root), study.make_pruner(tune, epochs), tune.sampler_seed
-    )
+    storage = study.resolve_storage(tune.storage, root)
+    if runner is not None:
+        study.require_shared_storage(storage, runner.spans_machines())
+    # the driver of a pool runs no trial: its sampler seed is its workers' business
+    seed = None if pooled else tune.sampler_seed
+    shared, created = study.open_study(name, storage, study.make_pruner(tune, epochs), seed)
     store.configure(root)
     experiment_id = tune_run.tuning_experiment(basin)
-    settings = {f"tune.{k}": v for k, v in dataclasses.asdict(tune).items() if k != "storage"}
-    settings |= {f"model.{k}": v for k, v in dataclasses.asdict(model).items()}
-    settings |= {f"train.{k}": v for k, v in dataclasses.asdict(train).items()}
-    settings = {k: v for k, v in settings.items() if k not in tune.ranges()}  # trials log those
-    study_run = tune_run.attach_study_run(shared, created, experiment_id, settings)
+    study_run = tune_run.attach_study_run(shared, created, experiment_id, _settings(model, train, tune))
     tracker = tune_run.TrialTracker(
         experiment_id, study_run, name, {"tune.seeds": tune.seeds, "train.max_epochs": epochs}
     )
-    print(f"study '{name}' ({'created' if created else 'joined'}): {tune.n_trials} trials on {device}")
-    study.run_trials(
-        shared, Objective(dataset, model, train, tune, device, tracker), tune.n_trials, tune.timeout_s
-    )
+    verb = "created" if created else "joined"
+    if runner is None:
+        print(f"study '{name}' ({verb}): {tune.n_trials} trials on {device}")
+        study.run_trials(
+            shared, Objective(dataset, model, train, tune, device, tracker), tune.n_trials, tune.timeout_s
+        )
+    else:
+        from hydroprobe.execution.trials import run_workers_on, workers_for
+
+        workers = workers_for(tune)
+        print(f"study '{name}' ({verb}): {tune.n_trials} trials in {len(workers)} {execution.engine} "
+              f"worker(s) ({', '.join(str(w.n_trials) for w in workers)})")
+        run_workers_on(runner, workers, tracker, dataset=dataset, model=model, train=train, tune=tune,
+                       study_name=name, storage=storage)
+    return _report(root, out_dir, shared, study_run)
+
+
+def _runner(execution: ExecutionConfig, train, tune):
+    """The runner of a pool of Optuna workers; in-process workers (engine local) run one after another."""
+    from hydroprobe.execution.engine import LocalRunner, make_runner  # Ray only on the Ray path
+
+    if not execution.distributed:
+        return LocalRunner(train.threads)
+    return make_runner(execution, train.threads)
+
+
+def _settings(model, train, tune) -> dict:
+    """The study run's params: every setting but the storage (may hold a password) and the searched keys."""
+    settings = {f"tune.{k}": v for k, v in dataclasses.asdict(tune).items() if k != "storage"}
+    settings |= {f"model.{k}": v for k, v in dataclasses.asdict(model).items()}
+    settings |= {f"train.{k}": v for k, v in dataclasses.asdict(train).items()}
+    return {k: v for k, v in settings.items() if k not in tune.ranges()}  # trials log those
+
+
+def _report(root: Path, out_dir: Path, shared, study_run: str) -> int:
+    """Summarise the whole study (every worker's trials) into the stage's outputs and the study run."""
+    from hydroprobe.tracking import tune_run
+    from hydroprobe.tuning import figures, study
+    from hydroprobe.tuning.best_params import FILE_NAME, write_best_params
 
     summary = study.summarize(shared)
     write_best_params(summary, out_dir / FILE_NAME)
@@ -142,7 +181,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Run (or join, when it exists) an Optuna study maximising the validation NSE of the train "
             "protocol over the ranges in the tune section of params.yaml. Several workers sharing "
-            "--storage and --study-name add trials to one study. Each trial is a nested MLflow run."
+            "--storage and --study-name add trials to one study; with execution.engine ray (or "
+            "--ray-address) this command's tune.n_trials are split over tune.workers workers, each a Ray "
+            "task. Each trial is a nested MLflow run."
         ),
     )
     tune.add_argument(
@@ -166,6 +207,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="only write a 'disabled' marker unless tune.enabled is true (what the DVC stage runs)",
     )
+    add_ray_argument(tune, "each of the tune.workers Optuna workers")
     tune.set_defaults(func=_run)
     actions = tune.add_subparsers(dest="tune_action", metavar="[apply]", title="optional action")
     apply = actions.add_parser(

@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from hydroprobe.errors import ConfigError
+from hydroprobe.errors import ConfigError, HydroprobeError
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,10 @@ class Runner(Protocol):
     def map(self, fn: Callable[..., Any], units: Sequence[Any], shared: dict[str, Any],
             on_done: OnDone) -> list[UnitFailed]: ...
 
+    def spans_machines(self) -> bool:
+        """Whether units may run on another machine than this one (then local files are not shared)."""
+        ...
+
 
 class LocalRunner:
     """Unit after unit in this process: today's behaviour, no Ray."""
@@ -107,6 +111,9 @@ class LocalRunner:
                 continue
             on_done(UnitDone(index, timed.value, timed.started, timed.finished, timed.worker))
         return failures
+
+    def spans_machines(self) -> bool:
+        return False
 
 
 def connect_ray(address: str = "") -> Any:
@@ -161,6 +168,12 @@ class RayRunner:
             raise
         return failures
 
+    def spans_machines(self) -> bool:
+        """True when any live node of the cluster is not this machine (a remote head, or several nodes)."""
+        ray = connect_ray(self.address)
+        here = ray.util.get_node_ip_address()
+        return any(node["NodeManagerAddress"] != here for node in ray.nodes() if node.get("Alive"))
+
 
 def describe_ray_error(error: BaseException, max_retries: int) -> str:
     """One line: the function's own exception, or the worker's death after the retries."""
@@ -170,6 +183,41 @@ def describe_ray_error(error: BaseException, max_retries: int) -> str:
     first_line = (str(error).strip().splitlines() or [""])[0]
     return (f"{type(error).__name__} after {max_retries} retr{'y' if max_retries == 1 else 'ies'}: "
             f"{first_line}")
+
+
+class UnitsFailed(HydroprobeError, RuntimeError):
+    """Units of a :func:`map_values` failed for good; ``failures`` says which and why."""
+
+    def __init__(self, message: str, failures: list[UnitFailed]):
+        super().__init__(message)
+        self.failures = failures
+
+
+def map_values(runner: Runner, fn: Callable[..., Any], units: Sequence[Any], shared: dict[str, Any],
+               what: str = "unit") -> list[Any]:
+    """``[fn(unit, **shared) for unit in units]`` through ``runner``, in input order.
+
+    For commands whose units are worthless alone (one probe's numbers without the
+    others make no metrics file): every unit still runs, then any failure stops
+    the command, naming each failed unit (its ``name``, else ``what`` and its position) and why.
+    """
+    values: dict[int, Any] = {}
+    failures = runner.map(fn, units, shared, lambda done: values.__setitem__(done.index, done.value))
+    if failures:
+        lines = "; ".join(f"{getattr(units[f.index], 'name', f'{what} {f.index}')}: {f.error}"
+                          for f in sorted(failures, key=lambda f: f.index))
+        raise UnitsFailed(f"{len(failures)} of {len(units)} {what}s failed ({lines})", failures)
+    return [values[index] for index in range(len(units))]
+
+
+def engine_map(config: Any, pinned_threads: int = 0, what: str = "unit") -> Callable[..., list[Any]]:
+    """A ``map_units(fn, units, shared)`` on the runner ``config`` asks for (see :func:`map_values`)."""
+    runner = make_runner(config, pinned_threads)
+
+    def map_units(fn: Callable[..., Any], units: Sequence[Any], shared: dict[str, Any]) -> list[Any]:
+        return map_values(runner, fn, units, shared, what)
+
+    return map_units
 
 
 def make_runner(config: Any, pinned_threads: int = 0, env: dict[str, str] | None = None) -> Runner:

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, Protocol
 
-from mlflow.entities import Metric, Param
+from mlflow.entities import Metric, Param, RunTag
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
@@ -106,6 +106,12 @@ class TrialTracker:
                 Metric(f"validation_nse/seed_{seed}", validation_nse, now, epoch),
             ],
         )
+
+    def trial_placed(self, number: int, worker: str, started: float, finished: float) -> None:
+        """Where and when a trial ran, for trials run by a worker elsewhere (tags, as on Ray replicates)."""
+        tags = {"worker": worker, "started": started, "finished": finished}
+        self.client.log_batch(self.runs[number], tags=[RunTag(f"execution.{k}", str(v))
+                                                       for k, v in tags.items()])
 
     def trial_finished(self, number: int, state: str, value: float | None, summary: dict[str, float]) -> None:
         run_id = self.runs.pop(number)

@@ -65,6 +65,7 @@ class TuneConfig:
     startup_trials: int = 5
     warmup_epochs: int = 5
     sampler_seed: int | None = None
+    workers: int = 1
     hidden_size: IntRange = IntRange(8, 256, log=True)
     window: IntRange = IntRange(30, 730)
     learning_rate: FloatRange = FloatRange(1e-4, 1e-2, log=True, enabled=False)
@@ -77,6 +78,7 @@ class TuneConfig:
         require(self.pruner in PRUNERS, "tune.pruner", f"must be one of {PRUNERS} (got {self.pruner!r})")
         require(self.startup_trials >= 0, "tune.startup_trials", "must be >= 0")
         require(self.warmup_epochs >= 0, "tune.warmup_epochs", "must be >= 0")
+        require(self.workers >= 1, "tune.workers", f"must be >= 1 (got {self.workers})")
         for name in TUNABLE:
             _check_range(getattr(self, name), f"tune.{name}")
         require(
@@ -91,6 +93,20 @@ class TuneConfig:
 
     def epochs(self, train: TrainConfig) -> int:
         return self.max_epochs or train.max_epochs
+
+    def worker_trials(self) -> list[int]:
+        """``n_trials`` split over ``workers`` (the first ones take the remainder); idle workers dropped.
+
+        ``n_trials`` stays what one ``hydroprobe tune`` adds to the study, however
+        many workers share it, so raising ``workers`` speeds a study up without
+        changing its size.
+        """
+        share, extra = divmod(self.n_trials, self.workers)
+        return [n for n in (share + (k < extra) for k in range(self.workers)) if n > 0]
+
+    def worker_sampler_seed(self, index: int) -> int | None:
+        """Worker ``index``'s sampler seed: ``sampler_seed + index`` (distinct, reproducible), else fresh."""
+        return None if self.sampler_seed is None else self.sampler_seed + index
 
     def seeds_for(self, train: TrainConfig) -> list[int]:
         """Seeds of one trial: ``train.seed``, ``train.seed + 1``, ... (as the train stage's replicates)."""

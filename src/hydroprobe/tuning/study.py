@@ -4,7 +4,10 @@ Storage is any database URL Optuna accepts; the default is a SQLite file
 ``optuna/study.db`` at the main repository root, so a ``dvc exp run --temp``
 copy and a plain run share one study. Several workers (processes or
 machines) pointed at the same storage and study name add trials to the same
-study; each runs its own ``n_trials``.
+study; each runs its own ``n_trials``. Workers on several machines need a
+storage they all reach and that locks across machines: a PostgreSQL (or
+MySQL) URL, or ``journal:///path`` (Optuna's JournalStorage) on a file system
+every machine mounts. SQLite is for one machine only.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 import optuna
 
 from hydroprobe.config import main_repo_root
+from hydroprobe.errors import ConfigError
 from hydroprobe.tuning.search_space import TuneConfig
 
 #: Trial failures that are recorded as FAIL while the study goes on (out of memory, diverged loss).
@@ -33,6 +37,39 @@ def resolve_storage(storage: str, root: Path | None = None) -> str:
     if storage.startswith("sqlite:///"):
         Path(storage.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     return storage
+
+
+JOURNAL = "journal:///"
+
+
+def storage_backend(storage: str) -> str | optuna.storages.BaseStorage:
+    """What Optuna opens for a storage URL: the URL itself, or a JournalStorage for ``journal:///PATH``.
+
+    Optuna takes database URLs as strings but a journal file only as an object;
+    keeping both as URLs lets a Ray task receive the storage as plain text.
+    """
+    if not storage.startswith(JOURNAL):
+        return storage
+    from optuna.storages.journal import JournalFileBackend
+
+    path = Path("/" + storage.removeprefix(JOURNAL))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
+
+
+def require_shared_storage(storage: str, spans_machines: bool) -> None:
+    """Refuse SQLite when the workers run on other machines: each would open its own file there.
+
+    (A SQLite file on a network file system is no better: its locking is not
+    reliable across machines.)
+    """
+    if spans_machines and storage.startswith("sqlite"):
+        raise ConfigError(
+            f"tune.storage is {storage}, a SQLite file, but the Ray cluster spans several machines: "
+            "their workers cannot share it. Set tune.storage (or --storage) to a PostgreSQL URL "
+            "(postgresql+psycopg://USER:PASSWORD@HOST/optuna) or to journal:///PATH on a file system "
+            "every machine mounts (README: 'More than one machine')"
+        )
 
 
 def default_study_name(basin_id: str) -> str:
@@ -64,11 +101,14 @@ def open_study(
     sampler = optuna.samplers.TPESampler(seed=sampler_seed)
     try:
         study = optuna.create_study(
-            study_name=name, storage=storage, sampler=sampler, pruner=pruner, direction="maximize"
+            study_name=name, storage=storage_backend(storage), sampler=sampler, pruner=pruner,
+            direction="maximize",
         )
         return study, True
     except optuna.exceptions.DuplicatedStudyError:
-        return optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner), False
+        joined = optuna.load_study(study_name=name, storage=storage_backend(storage), sampler=sampler,
+                                   pruner=pruner)
+        return joined, False
 
 
 def run_trials(

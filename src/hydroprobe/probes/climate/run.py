@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,7 @@ from hydroprobe.probes.climate.signatures import (
     complete_water_years,
     mean_annual_hydrograph,
 )
+from hydroprobe.probes.units import UnitMap, in_process
 
 METRICS_FILE = Path("metrics/probes_climate.json")
 HYDROGRAPH_DIR = Path("plots/climate")
@@ -76,32 +78,53 @@ def _describe(scenario: Scenario, climate: pd.DataFrame, observed: pd.DataFrame,
     }
 
 
-def _probe_model(
-    label: str,
-    champion: DischargeSimulator,
-    replicates: list[DischargeSimulator],
-    climates: dict,
-    frame: dict,
-) -> tuple[dict, dict[str, pd.Series]]:
-    """One model's signatures, responses and rule verdicts, and its champion's daily flows."""
-    scenarios = frame["scenarios"]
-    runs = {"champion": champion, **{f"replicate {i}": r for i, r in enumerate(replicates)}}
-    signatures: dict[str, dict[str, dict]] = {who: {} for who in runs}
-    champion_flows = {}
+@dataclass(frozen=True)
+class ModelRun:
+    """One model of one label (the champion or a replicate), a unit of the probe's map."""
+
+    label: str
+    who: str  # "champion" or "replicate <i>"
+    model: DischargeSimulator
+
+    @property
+    def name(self) -> str:
+        return f"{self.label} {self.who}"
+
+
+@dataclass
+class RunAnswers:
+    """A model's annual signatures per climate, and (champions only) its daily flows per climate."""
+
+    signatures: dict[str, dict]
+    flows: dict[str, pd.Series]
+
+
+def probe_run(run: ModelRun, climates: dict, frame: dict) -> RunAnswers:
+    """One model on the observed and every perturbed climate: pure, so it can be one engine unit."""
+    answers = RunAnswers({}, {})
     for name, climate in climates.items():
-        for who, model in runs.items():
-            flow = _simulate(model, climate, frame["evaluation"], f"{label} {who} ({name})")
-            signatures[who][name] = annual_signatures(
-                flow, climate[PRECIPITATION], frame["area_km2"], frame["water_years"]
-            )
-            if who == "champion":
-                champion_flows[name] = flow
+        flow = _simulate(run.model, climate, frame["evaluation"], f"{run.name} ({name})")
+        answers.signatures[name] = annual_signatures(
+            flow, climate[PRECIPITATION], frame["area_km2"], frame["water_years"]
+        )
+        if run.who == "champion":  # the hydrographs and CSVs show champions only
+            answers.flows[name] = flow
+    return answers
+
+
+def _assemble_model(
+    champion: DischargeSimulator, replicates: list[DischargeSimulator], answers: dict[str, RunAnswers],
+    frame: dict,
+) -> dict:
+    """One model's signatures, responses and rule verdicts from its runs' answers (keyed by ``who``)."""
+    scenarios = frame["scenarios"]
+    signatures = {who: answer.signatures for who, answer in answers.items()}
     responses = {
         who: {s.name: response(by_name["baseline"], by_name[s.name]) for s in scenarios}
         for who, by_name in signatures.items()
     }
     replicate_runs = [responses[f"replicate {i}"] for i in range(len(replicates))]
-    entry = {
+    return {
         "champion": champion.name,
         "replicates": [r.name for r in replicates],
         "baseline": {
@@ -121,13 +144,35 @@ def _probe_model(
         },
         "rules": judge_model(responses["champion"], replicate_runs, scenarios, frame["context"]),
     }
-    return entry, champion_flows
+
+
+def _probe_models(models: Models, climates: dict, frame: dict, map_units: UnitMap) -> tuple[dict, dict]:
+    """Every run of every model through ``map_units`` at once, then each model's entry and champion flows."""
+    runs = [
+        ModelRun(label, who, model)
+        for label, (champion, replicates) in models.items()
+        for who, model in [("champion", champion), *((f"replicate {i}", r) for i, r in enumerate(replicates))]
+    ]
+    answers = map_units(probe_run, runs, {"climates": climates, "frame": frame})
+    by_label: dict[str, dict[str, RunAnswers]] = {label: {} for label in models}
+    for run, answer in zip(runs, answers, strict=True):
+        by_label[run.label][run.who] = answer
+    results = {
+        label: _assemble_model(champion, replicates, by_label[label], frame)
+        for label, (champion, replicates) in models.items()
+    }
+    return results, {label: by_label[label]["champion"].flows for label in models}
 
 
 def run_climate_probes(
-    models: Models, dataset: BasinDataset, settings: ClimateSettings, out_dir: Path
+    models: Models, dataset: BasinDataset, settings: ClimateSettings, out_dir: Path,
+    map_units: UnitMap = in_process,
 ) -> dict:
     """Probe every model and replicate with each scenario; write metrics, CSVs, figures, report.
+
+    ``map_units`` runs :func:`probe_run` on each model (in this process by
+    default; one Ray task per model from the CLI's Ray engine); the responses,
+    rules and files are made here from the answers, in input order.
 
     ``models`` maps a model label to ``(champion, replicates)``. Forcing from
     ``spinup_days`` before the split to its end is perturbed and simulated;
@@ -161,9 +206,7 @@ def run_climate_probes(
             "scenarios": described,
         },
     }
-    results, flows = {}, {}
-    for label, (champion, replicates) in models.items():
-        results[label], flows[label] = _probe_model(label, champion, replicates, climates, frame)
+    results, flows = _probe_models(models, climates, frame, map_units)
     csv_files = _write_hydrographs(out_dir / HYDROGRAPH_DIR, climates, flows, frame["evaluation"])
     hydrographs = {
         label: {

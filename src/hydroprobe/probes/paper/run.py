@@ -35,6 +35,7 @@ from hydroprobe.probes.paper.case2 import case2_levels, case2_metrics, case2_sce
 from hydroprobe.probes.paper.reference import ObservedReference, observed_reference
 from hydroprobe.probes.paper.settings import ProbeSettings, settings_to_dict
 from hydroprobe.probes.spread import band, spread_tree
+from hydroprobe.probes.units import UnitMap, in_process
 from hydroprobe.probes.water_balance import case2_water_balance
 
 METRICS_FILE = Path("metrics/probes_paper.json")
@@ -72,6 +73,7 @@ def probe_simulator(
     reference: ObservedReference,
     settings: ProbeSettings,
 ) -> SimulatorProbes:
+    """One model through every scenario: pure, so it can be one unit of an execution engine."""
     flows = {
         case: {key: simulate_years(simulator, scenario, settings.years) for key, scenario in cases.items()}
         for case, cases in scenarios.items()
@@ -152,9 +154,13 @@ def run_paper_probes(
     dataset: BasinDataset,
     settings: ProbeSettings,
     out_dir: Path,
+    map_units: UnitMap = in_process,
 ) -> dict:
     """Run Cases 1 and 2 on ``champion`` and ``replicates``; write JSON, CSVs, figures, fragment.
 
+    ``map_units`` runs :func:`probe_simulator` on each model (in this process by
+    default; one Ray task per model from the CLI's Ray engine); everything else
+    happens here, so the outputs do not depend on where the models ran.
     Returns the content of ``metrics/probes_paper.json`` (NaN as None).
     """
     out_dir = Path(out_dir)
@@ -165,8 +171,8 @@ def run_paper_probes(
         "case1": case1_scenarios(reference, scaler, settings),
         "case2": case2_scenarios(levels, reference, settings),
     }
-    champion_probes = probe_simulator(champion, scenarios, reference, settings)
-    replicate_probes = [probe_simulator(r, scenarios, reference, settings) for r in replicates]
+    shared = {"scenarios": scenarios, "reference": reference, "settings": settings}
+    champion_probes, *replicate_probes = map_units(probe_simulator, [champion, *replicates], shared)
     result = _finite(
         {
             "basin": dataset.basin_id,
