@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
+import os
 
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from hydroprobe.data.basin import DISCHARGE, PRECIPITATION, TEMPERATURE, BasinSeries
 from hydroprobe.data.dataset import BasinDataset, normalize, write_prepared
 from hydroprobe.data.splits import parse_splits
+from hydroprobe.errors import ConfigError
 from hydroprobe.models.gr4jcn import PARAMETER_NAMES, GR4JCNSimulator, raven_available
 from hydroprobe.training import metrics
 from hydroprobe.training.calibration import (
     CalibrationConfig,
     calibrate_replicate,
     calibrate_replicates,
+    calibration_workers,
+    recipe_hash,
     simulate_record,
 )
 
@@ -109,3 +115,31 @@ def test_calibration_improves_and_reports_true_scores(tiny_dataset, tmp_path):
     again = calibrate_replicates(tiny_dataset, config, tmp_path)  # finished replicates come from the cache
     assert again.replicates[0].reused
     assert again.best.result.state_dict.keys() == set(PARAMETER_NAMES)
+
+
+def test_searches_side_by_side_give_the_one_after_another_results(tiny_dataset, tmp_path):
+    """Two searches in two processes: the same parameters and curves as in this process, each cached."""
+    one = CalibrationConfig(evaluations=10, replicates=2, warmup_years=2, workers=1)
+    two = dataclasses.replace(one, workers=2)
+    assert recipe_hash(one, "data") == recipe_hash(two, "data")  # how, not what
+    sequential = calibrate_replicates(tiny_dataset, one, tmp_path / "sequential")
+    parallel = calibrate_replicates(tiny_dataset, two, tmp_path / "parallel")
+    for a, b in zip(sequential.replicates, parallel.replicates, strict=True):
+        assert a.seed == b.seed and not b.reused
+        assert a.result.state_dict.keys() == b.result.state_dict.keys()
+        for name, value in a.result.state_dict.items():
+            assert torch.equal(value, b.result.state_dict[name]), name
+        assert a.result.train_loss == b.result.train_loss
+        assert a.metrics == b.metrics
+    again = calibrate_replicate(tiny_dataset, one, seed=0)  # spotpy's start point no longer random
+    assert again.train_loss == sequential.replicates[0].result.train_loss
+    cached = sorted(path.name for path in (tmp_path / "parallel" / parallel.config_hash).iterdir())
+    assert cached == ["seed_0.json", "seed_0.pt", "seed_1.json", "seed_1.pt"]
+
+
+def test_workers_default_to_one_per_core_up_to_the_searches():
+    assert calibration_workers(CalibrationConfig(workers=0), 1) == 1
+    assert calibration_workers(CalibrationConfig(workers=0), 64) == min(64, os.cpu_count())
+    assert calibration_workers(CalibrationConfig(workers=3), 2) == 2
+    with pytest.raises(ConfigError, match="calibration.workers"):
+        CalibrationConfig(workers=-1)
