@@ -113,7 +113,7 @@ def test_dvc_repro_runs_every_stage_then_nothing(clone: Path, first_repro: str):
     assert "Running stage" not in second
     assert "up to date" in _run(["dvc", "status"], clone)
     shown = json.loads(_run(["dvc", "metrics", "show", "--json"], clone))
-    workspace = shown["workspace"]["data"]
+    workspace = shown[""]["data"]  # DVC 3: the workspace is the revision ""
     # a handful of headline numbers per model, not the hundreds of keys of the full metrics
     for name in ("lstm", "mclstm", "gr4jcn"):
         numbers = workspace[f"metrics/headline/{name}.json"]["data"]

@@ -386,7 +386,7 @@ def test_the_verdict_says_which_numbers_are_provisional(models: list[ModelInput]
     normalize(tmp_path / "basin")
     outcome = train_replicates(
         BasinDataset.load(tmp_path / "basin"), ModelConfig(hidden_size=4),
-        TrainConfig(window=30, batch_size=64, learning_rate=0.01, max_epochs=2, replicates=1),
+        TrainConfig(window=30, batch_size=64, learning_rate=0.003, max_epochs=2, replicates=1),
         tmp_path / "cache", torch.device("cpu"),
     )
     assert outcome.best.result.best_epoch == 2  # still improving when the budget ran out
