@@ -21,6 +21,7 @@ import json
 import platform
 import subprocess
 import time
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -114,20 +115,25 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/nh_salmon"))
     parser.add_argument("--name", default="nh-cudalstm-paper")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/nh_salmon_peer.json"))
+    parser.add_argument("--run-dir", type=Path, help="probe this finished run instead of training one")
     args = parser.parse_args()
     root = Path.cwd()
-    write_dataset(args.work / "data", root)
     began = time.perf_counter()
-    run_dir = train(args.work, args.epochs)
-    seconds = time.perf_counter() - began
+    if args.run_dir is None:
+        write_dataset(args.work / "data", root)
+        run_dir = train(args.work, args.epochs)
+    else:
+        run_dir = args.run_dir
+    seconds = time.perf_counter() - began if args.run_dir is None else None
     epoch, curve = best_epoch(run_dir, BasinDataset.load(root / "outputs/salmon_river"), args.epochs)
     _probe(root, run_dir, epoch, args.name)
-    import neuralhydrology
+
 
     result = {
         "date": time.strftime("%Y-%m-%d"), "machine": cpu_model(), "threads": torch.get_num_threads(),
-        "torch": torch.__version__, "neuralhydrology": neuralhydrology.__version__,
-        "python": platform.python_version(), "epochs": args.epochs, "train_seconds": round(seconds, 1),
+        "torch": torch.__version__, "neuralhydrology": metadata.version("neuralhydrology"),
+        "python": platform.python_version(), "epochs": args.epochs,
+        "train_seconds": seconds and round(seconds, 1),
         "best_validation_epoch": epoch, "nse_per_epoch": curve,
         "neuralhydrology_cudalstm": _summary(root / "imported" / args.name),
         "hydroprobe_lstm": _summary(root),
