@@ -14,6 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
+from hydroprobe.cli.common import add_ray_argument
 from hydroprobe.config import find_repo_root, load_params
 
 ACTIONS = ("train", "probe", "report")
@@ -47,6 +48,8 @@ def _run(args: argparse.Namespace) -> int:
             f"single {summary['single']['test_nse']['median']:.3f}"
         )
         return 0
+    from hydroprobe.cli.common import probe_map
+    from hydroprobe.execution.config import parse_execution  # Ray itself only if the engine is ray
     from hydroprobe.group.settings import group_plan
     from hydroprobe.tracking.group_stage import run_group_probes, run_group_training
     from hydroprobe.tracking.store import locked_store_errors
@@ -54,7 +57,7 @@ def _run(args: argparse.Namespace) -> int:
     plan = group_plan(params, root, group_id)
     with locked_store_errors():
         if args.action == "train":
-            record = run_group_training(root, plan, params)
+            record = run_group_training(root, plan, params, parse_execution(params, args.ray_address))
             regional = record["regional"]
             print(
                 f"regional LSTM on {len(plan.specs)} basins: selected seed {regional['best_seed']} "
@@ -62,7 +65,7 @@ def _run(args: argparse.Namespace) -> int:
                 f"{regional['promotion']['reason']}; single-basin LSTMs on {len(plan.single_ids)} basins"
             )
         else:
-            record = run_group_probes(root, plan, params)
+            record = run_group_probes(root, plan, params, probe_map(params, args.ray_address))
             print(
                 f"probed {len(record['basins'])} basins → "
                 f"{_marker(root, group_id, 'probe').relative_to(root)}"
@@ -87,4 +90,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="only write a 'disabled' marker unless group.enabled is true (what DVC runs)",
     )
+    add_ray_argument(parser, "each single-basin replicate group (train) or each model's probes (probe)")
     parser.set_defaults(func=_run)

@@ -33,6 +33,7 @@ from hydroprobe.probes.climate import run_climate_probes
 from hydroprobe.probes.climate.scenarios import ClimateSettings
 from hydroprobe.probes.paper import run_paper_probes
 from hydroprobe.probes.paper.settings import ProbeSettings
+from hydroprobe.probes.units import UnitMap, in_process
 from hydroprobe.probes.volumes import flow_volume_km3
 from hydroprobe.training.replicates import (
     ReplicateCache,
@@ -148,13 +149,18 @@ def probe_basin(
     settings: ProbeSettings,
     climate: ClimateSettings,
     out_root: Path,
+    map_units: UnitMap = in_process,
 ) -> dict[str, dict]:
-    """Paper Cases 1–2 and the climate scenarios on each kind of model of one basin; headline numbers."""
+    """Paper Cases 1–2 and the climate scenarios on each kind of model of one basin; headline numbers.
+
+    ``map_units`` runs each model's scenarios (in this process, or each a Ray task).
+    """
     out = {}
     for kind, (champion, replicates, dataset) in models.items():
         folder = out_root / kind
-        paper = run_paper_probes(champion, replicates, dataset, settings, folder)
-        result = run_climate_probes({kind: (champion, replicates)}, dataset, climate, folder)
+        paper = run_paper_probes(champion, replicates, dataset, settings, folder, map_units=map_units)
+        result = run_climate_probes({kind: (champion, replicates)}, dataset, climate, folder,
+                                    map_units=map_units)
         out[kind] = headline_numbers(paper, result, kind, folder)
     return out
 

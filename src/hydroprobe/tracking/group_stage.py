@@ -23,11 +23,13 @@ from mlflow.tracking import MlflowClient
 from hydroprobe.data.loaders.caravan_csv import DEFAULT_ROOT, read_static_attributes
 from hydroprobe.data.regional import RegionalData, load_regional
 from hydroprobe.data.splits import SPLIT_NAMES
+from hydroprobe.execution.config import ExecutionConfig
 from hydroprobe.group import pipeline
 from hydroprobe.group.settings import GroupPlan
 from hydroprobe.layout import Layout
 from hydroprobe.probes.climate import climate_settings
 from hydroprobe.probes.paper import probe_settings
+from hydroprobe.probes.units import UnitMap, in_process
 from hydroprobe.tracking import registry, store
 from hydroprobe.tracking.owners import owner_tags
 from hydroprobe.tracking.training_run import ROLE_TAG, MlflowReplicateObserver, flat_params
@@ -135,7 +137,20 @@ def _train_regional(root: Path, plan: GroupPlan, data: RegionalData, experiment_
     }
 
 
-def _train_singles(root: Path, plan: GroupPlan, params: dict, experiment_id: str, tags: dict) -> dict:
+def _train_single(dataset, plan: GroupPlan, cache: Path, device, observer, execution: ExecutionConfig):
+    """One basin's single-basin LSTM: in this process, or each replicate group a Ray task."""
+    if not execution.distributed:
+        return pipeline.train_single_baselines({dataset.basin_id: dataset}, plan, cache.parent, device,
+                                               {dataset.basin_id: observer})[dataset.basin_id]
+    from hydroprobe.execution.engine import make_runner  # Ray only on this path
+    from hydroprobe.execution.replicates import train_replicates_on
+
+    return train_replicates_on(make_runner(execution, plan.train.threads), dataset, plan.model, plan.train,
+                               cache, device, observer, execution.replicates_per_task)
+
+
+def _train_singles(root: Path, plan: GroupPlan, params: dict, experiment_id: str, tags: dict,
+                   execution: ExecutionConfig) -> dict:
     device = resolve_device(plan.train.device)
     datasets = {b: pipeline.single_dataset(root, plan, b, _raw_dir(root, params)) for b in plan.single_ids}
     cache = Layout(root, plan.group_id).replicate_cache / "single"
@@ -151,9 +166,7 @@ def _train_singles(root: Path, plan: GroupPlan, params: dict, experiment_id: str
                 experiment_id, parent.info.run_id, {**tags, "basin": basin_id, "model_type": "lstm"}, progress
             )
             try:
-                outcome = pipeline.train_single_baselines(
-                    {basin_id: dataset}, plan, cache, device, {basin_id: observer}
-                )[basin_id]
+                outcome = _train_single(dataset, plan, cache / basin_id, device, observer, execution)
             except BaseException:
                 observer.kill_open_runs()
                 raise
@@ -184,7 +197,9 @@ def _frac_snow(root: Path, params: dict, spec: dict, basin_id: str) -> float:
     return read_static_attributes(folder, str(spec["gauge_id"]), basin_id, ("frac_snow",))["frac_snow"]
 
 
-def run_group_training(root: Path, plan: GroupPlan, params: dict) -> dict:
+def run_group_training(
+    root: Path, plan: GroupPlan, params: dict, execution: ExecutionConfig | None = None
+) -> dict:
     """Train the regional model (registered, promoted) and the single-basin baselines; write the record."""
     configure_cpu(plan.train.threads)
     store.configure(root)
@@ -194,7 +209,7 @@ def run_group_training(root: Path, plan: GroupPlan, params: dict) -> dict:
     tags = {"group": plan.group_id, **{f"env.{k}": str(v) for k, v in environment.items()}}
     data = load_regional(plan.group_id, plan.specs, _raw_dir(root, params), plan.static_names)
     regional = _train_regional(root, plan, data, experiment_id, tags)
-    singles = _train_singles(root, plan, params, experiment_id, tags)
+    singles = _train_singles(root, plan, params, experiment_id, tags, execution or ExecutionConfig())
     record = {
         "group": plan.group_id,
         "profile": plan.profile(),
@@ -247,8 +262,11 @@ def load_regional_champion(root: Path, group_id: str) -> tuple[str, str, dict, d
     return name, str(version.version), spec, state, [(seed, weights) for seed, weights in replicates]
 
 
-def run_group_probes(root: Path, plan: GroupPlan, params: dict) -> dict:
-    """Paper and climate probes on every basin: the regional champion and the basin's single-basin model."""
+def run_group_probes(root: Path, plan: GroupPlan, params: dict, map_units: UnitMap = in_process) -> dict:
+    """Paper and climate probes on every basin: the regional champion and the basin's single-basin model.
+
+    ``map_units`` runs each model's probes in this process or, from the CLI's Ray engine, as Ray tasks.
+    """
     trained = json.loads(pipeline.train_record_path(root, plan.group_id).read_text())
     data = load_regional(plan.group_id, plan.specs, _raw_dir(root, params), plan.static_names)
     name, version, spec, state, replicates = load_regional_champion(root, plan.group_id)
@@ -275,6 +293,7 @@ def run_group_probes(root: Path, plan: GroupPlan, params: dict) -> dict:
             probe_settings(probed_params, basin_id),
             climate_settings(probed_params, basin_id),
             pipeline.group_dir(root, plan.group_id) / "probes" / basin_id,
+            map_units,
         )
     record = {"group": plan.group_id, "regional_model": {"name": name, "version": version}, "basins": basins}
     pipeline.write_json(pipeline.probe_record_path(root, plan.group_id), record)
