@@ -13,6 +13,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from hydroprobe.probes.compare.caveats import caveats, converged_cell
 from hydroprobe.probes.compare.metrics import BALANCE_TERMS, SCORES, SPLITS
 
 NUMBER_WORDS = {2: "Two", 3: "Three", 4: "Four", 5: "Five", 6: "Six"}
@@ -68,15 +69,6 @@ def _level_name(metrics: Mapping, key: str) -> str:
     return f"{level['value']:g} ({_fmt(level.get('precipitation_mm_d'), '.2f')} mm/d)"
 
 
-def _converged(model: Mapping) -> str:
-    """``yes (31/40)``, ``**no** (40/40)`` or ``—`` where a model brings no convergence evidence."""
-    trust = model.get("trust") or {}
-    if trust.get("converged") is None:
-        return "—"
-    word = "yes" if trust["converged"] else "**no**"
-    return f"{word} ({trust['best']}/{trust['budget']})"
-
-
 def skill_table(metrics: Mapping) -> list[str]:
     header = [f"{score.upper()} {split}" for score in SCORES for split in SPLITS]
     lines = ["| Model | Mass-conserving | Converged | " + " | ".join(header) + " |",
@@ -88,7 +80,7 @@ def skill_table(metrics: Mapping) -> list[str]:
             for split in SPLITS:
                 node = model["skill"][split][score]
                 cells.append(_cell({"champion": node["selected"], "median": node["median"]}, ".2f"))
-        lines.append(f"| {label} | {'yes' if model['conserving'] else 'no'} | {_converged(model)} | "
+        lines.append(f"| {label} | {'yes' if model['conserving'] else 'no'} | {converged_cell(model)} | "
                      + " | ".join(cells) + " |")
     return lines
 
@@ -204,26 +196,6 @@ def _range(values: list[float | None], style: str, suffix: str = "") -> str:
     return f"{low}{suffix}" if low == high else f"{low}–{high}{suffix}"
 
 
-def caveats(metrics: Mapping) -> list[str]:
-    """Which models' numbers are provisional (not converged) or describe a poor model (below the floor)."""
-    sentences = []
-    for label in metrics["models"]:
-        trust = metrics["per_model"][label].get("trust") or {}
-        if trust.get("converged") is False:
-            sentences.append(
-                f"{label} did not converge (best {trust['unit']} {trust['best']} of {trust['budget']}): "
-                f"its skill and probe numbers below are provisional; train it further with "
-                f"`{trust['train_further']}`."
-            )
-        if trust.get("below_skill_floor"):
-            sentences.append(
-                f"{label}'s validation NSE {_fmt(trust['validation_nse'], '.2f')} is below the skill floor "
-                f"{_fmt(trust['skill_floor'], '.2f')}: its probe numbers describe a poor model and should "
-                "not be read as physics."
-            )
-    return sentences
-
-
 def findings(metrics: Mapping) -> list[str]:
     """Two to four sentences per non-conserving model, every number computed from ``metrics``."""
     per_model, observed = metrics["per_model"], metrics["observed"]
@@ -317,6 +289,7 @@ def comparison_markdown(metrics: Mapping, figure_paths: Mapping[str, Path], rela
         f"{label} ({kinds[bool(metrics['per_model'][label]['conserving'])]})" for label in labels
     )
     runoff = _fmt(metrics["observed"].get("runoff_ratio"), ".0%")
+    warnings = caveats(metrics)
     return "\n".join(
         [
             heading(len(labels)),
@@ -326,7 +299,7 @@ def comparison_markdown(metrics: Mapping, figure_paths: Mapping[str, Path], rela
             "climatology with zero precipitation; *last-year flow* is the champion's flow in the last "
             "simulated year, after the spin-up and every earlier year had drained the stores.",
             "",
-            *([f"**Caveats.** {' '.join(caveats(metrics))}", ""] if caveats(metrics) else []),
+            *([f"**Caveats.** {' '.join(warnings)}", ""] if warnings else []),
             " ".join(findings(metrics)),
             "",
             "### Skill (NSE, KGE)",
