@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 
-import numpy as np
 import pytest
 
 from hydroprobe.cli.common import StageContext
@@ -64,18 +63,17 @@ def test_reference_outputs_mirror_the_root_tree(tmp_path):
     assert registered_model_name("salmon_river", "gr4jcn") == "hydroprobe-salmon_river-gr4jcn"
 
 
-class _Stub:
-    name = "stub"
-
-    def __init__(self, **attributes):
-        self.__dict__.update(attributes)
-
-    def simulate(self, precipitation, temperature):
-        return np.zeros(len(precipitation))
-
-
 def test_spin_up_covers_a_window_or_a_storage_models_spinup_days():
-    assert spinup_years(_Stub()) == 1
-    assert spinup_years(_Stub(window=400)) == 2
-    assert spinup_years(_Stub(spinup_days=1095)) == 3
-    assert spinup_years(_Stub(window=30, spinup_days=1096)) == 4
+    from hydroprobe.models.gr4jcn import PARAMETER_NAMES, GR4JCNSimulator
+    from hydroprobe.models.imported.windows import WindowedForcingSimulator
+
+    def windowed(window: int) -> WindowedForcingSimulator:
+        return WindowedForcingSimulator("windowed", predict=lambda p, t: p[:, -1], window=window)
+
+    def storage(days: int) -> GR4JCNSimulator:
+        return GR4JCNSimulator("gr4j", dict.fromkeys(PARAMETER_NAMES, 1.0), 100.0, 50.0, -120.0, days)
+
+    assert spinup_years(windowed(1)) == 1
+    assert spinup_years(windowed(400)) == 2
+    assert spinup_years(storage(1095)) == 3
+    assert spinup_years(storage(1096)) == 4

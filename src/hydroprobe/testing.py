@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hydroprobe.data.summary import mm_per_day_to_m3s
+from hydroprobe.models.simulator import KeepsNoWaterBalance
 
 
 @dataclass
@@ -28,6 +29,8 @@ class LinearReservoir:
     initial_storage_mm: float = 0.0
 
     has_fluxes = True
+    spinup_days = 0  # starts empty: one spin-up year of the climate fills it
+    scaler = None
 
     def simulate_fluxes(self, precipitation: np.ndarray, temperature: np.ndarray) -> dict[str, np.ndarray]:
         """Daily flow (mm/d), ET (always 0: the reservoir is lossless) and end-of-day storage (mm)."""
@@ -46,11 +49,12 @@ class LinearReservoir:
 
 
 @dataclass
-class ConstantFlow:
+class ConstantFlow(KeepsNoWaterBalance):
     """A 'model' that ignores its inputs: the probes must report ~0 % recovery for it."""
 
     flow_m3s: float
     name: str = "constant-flow"
+    spinup_days = 0
 
     def simulate(self, precipitation: np.ndarray, temperature: np.ndarray) -> np.ndarray:
         return np.full(len(precipitation), self.flow_m3s, dtype=np.float64)

@@ -65,7 +65,7 @@ def test_group_train_probe_report_on_three_basins(tmp_path, shared_data, params,
 
 
 def test_selected_regional_replicate_has_the_highest_median_validation_nse() -> None:
-    from hydroprobe.training.fingerprint import MODEL_SOURCES
+    from hydroprobe.models.kinds import KINDS
     from hydroprobe.training.regional import RegionalOutcome, RegionalReplicate
     from hydroprobe.training.trainer import ReplicateResult
 
@@ -77,7 +77,7 @@ def test_selected_regional_replicate_has_the_highest_median_validation_nse() -> 
     outcome = RegionalOutcome("h", {}, [replicate(0, [0.5, 0.5, 0.5]), replicate(1, [0.6, 0.6, 0.0]),
                                         replicate(2, [0.6, 0.1, 0.9])])
     assert outcome.best.seed == 1
-    assert {"training/regional.py", "data/regional.py"} <= set(MODEL_SOURCES["regional_lstm"])
+    assert {"training/regional.py", "data/regional.py"} <= set(KINDS["regional_lstm"].sources)
 
 
 def test_single_basin_gauges_outside_the_group_are_refused(tmp_path, shared_data, params) -> None:

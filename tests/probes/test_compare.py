@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 
 from hydroprobe.errors import DataError
+from hydroprobe.models.kinds import kind_of
 from hydroprobe.probes.compare import (
     ModelInput,
     case1_hydrographs,
@@ -55,7 +56,7 @@ def lstm_base(tiny_lstms, salmon_dataset, repo_root: Path, tmp_path_factory) -> 
 
 @pytest.fixture(scope="module")
 def lstm(lstm_base: Path) -> ModelInput:
-    return load_model_input(lstm_base, "LSTM", "lstm", conserving=False)
+    return load_model_input(lstm_base, "LSTM", kind_of("lstm"))
 
 
 def _conserving_paper(paper: dict, recovered_by_level: dict[str, float], et_fraction: float) -> dict:
@@ -146,7 +147,7 @@ def test_loader_reads_the_committed_lstm_outputs(lstm: ModelInput, repo_root: Pa
     assert COLUMN in lstm.case1 and len(lstm.case1) % 365 == 0
     assert reference_base(repo_root, "gr4jcn") == repo_root / "references" / "gr4jcn"
     with pytest.raises(DataError, match=r"references/mclstm/metrics/train\.json"):
-        load_model_input(reference_base(tmp_path, "mclstm"), "MC-LSTM", "mclstm", True)
+        load_model_input(reference_base(tmp_path, "mclstm"), "MC-LSTM", kind_of("mclstm"))
     with pytest.raises(ValueError, match="contain no '.'"):
         ModelInput("v1.2", "lstm", False, {}, {}, lstm.case1)
 
@@ -373,7 +374,8 @@ def test_the_verdict_says_which_numbers_are_provisional(models: list[ModelInput]
     import torch
 
     from hydroprobe.data.dataset import BasinDataset, normalize, write_prepared
-    from hydroprobe.tracking.train_stage import training_budget
+    from hydroprobe.tracking.fits import FITS
+    from hydroprobe.tracking.fits import budget as fit_budget
     from hydroprobe.training.config import ModelConfig, TrainConfig
     from hydroprobe.training.outputs import train_metrics
     from hydroprobe.training.replicates import train_replicates
@@ -390,7 +392,7 @@ def test_the_verdict_says_which_numbers_are_provisional(models: list[ModelInput]
         tmp_path / "cache", torch.device("cpu"),
     )
     assert outcome.best.result.best_epoch == 2  # still improving when the budget ran out
-    train = train_metrics(outcome, {"engine": "ensemble"}, training_budget(2, False, "mclstm"))
+    train = train_metrics(outcome, {"engine": "ensemble"}, fit_budget(FITS["gradient"], 2, "mclstm"))
     lstm, mclstm, gr4j = models
     short = ModelInput(mclstm.label, mclstm.kind, True, train, mclstm.paper, mclstm.case1)
     floor = train["selected"]["validation"]["nse"] + 0.01

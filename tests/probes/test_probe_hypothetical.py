@@ -4,6 +4,7 @@ import pytest
 
 from hydroprobe.data.basin import TEMPERATURE
 from hydroprobe.errors import ConfigError
+from hydroprobe.models.imported.windows import WindowedForcingSimulator
 from hydroprobe.probes.hypothetical import (
     MONTH_DAYS,
     Scenario,
@@ -80,11 +81,9 @@ def test_sinusoid_fitted_to_salmon_is_coldest_in_january(salmon_dataset):
 
 @pytest.mark.parametrize(("window", "years"), [(1, 1), (365, 1), (366, 1), (367, 2), (730, 2)])
 def test_spin_up_covers_the_input_window(window, years):
-    class Windowed:
-        name = "windowed"
-
-    model = Windowed()
-    model.window = window
+    # a sequence model's first window - 1 days have no answer: that many days, rounded up to years
+    model = WindowedForcingSimulator("windowed", predict=lambda p, t: p[:, -1], window=window)
+    assert model.spinup_days == window - 1
     assert spinup_years(model) == years
 
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from hydroprobe.tracking.train_stage import training_budget
+from hydroprobe.tracking.fits import FITS
+from hydroprobe.tracking.fits import budget as fit_budget
 from hydroprobe.training.config import ModelConfig, TrainConfig
 from hydroprobe.training.convergence import (
     Budget,
@@ -25,7 +26,7 @@ def _train(dataset, tmp_path, **overrides):
 
 def test_a_two_epoch_budget_is_not_converged(cut_dataset, tmp_path) -> None:
     outcome = _train(cut_dataset, tmp_path)
-    budget = training_budget(2, conceptual=False, reference="")
+    budget = fit_budget(FITS["gradient"], 2, reference="")
     assert budget == Budget(2, "epoch", "dvc exp run -S train.max_epochs=4")
     for replicate in outcome.replicates:
         row = replicate_convergence(replicate.result, budget)

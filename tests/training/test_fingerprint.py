@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from hydroprobe.models.kinds import KINDS
 from hydroprobe.training import calibration, config, fingerprint
 from hydroprobe.training.calibration import CalibrationConfig, recipe_hash
 from hydroprobe.training.config import ModelConfig, TrainConfig, config_hash
 from hydroprobe.training.fingerprint import (
-    MODEL_SOURCES,
     PACKAGE_ROOT,
     TRAINING_SOURCES,
     code_fingerprint,
@@ -41,7 +41,7 @@ def _environment(**changes):
 def test_code_fingerprint_follows_every_training_source(tmp_path: Path) -> None:
     package = tmp_path / "hydroprobe"
     shutil.copytree(PACKAGE_ROOT, package, ignore=shutil.ignore_patterns("__pycache__"))
-    lstm = (*TRAINING_SOURCES, *MODEL_SOURCES["lstm"])
+    lstm = (*TRAINING_SOURCES, *KINDS["lstm"].sources)
     original = code_fingerprint(lstm, root=package)
     assert original == training_code("lstm")  # same bytes, same fingerprint, wherever they lie
     for relative in ("training/ensemble.py", "models/lstm.py", "models/ensemble_recurrence.py",
@@ -57,14 +57,14 @@ def test_code_fingerprint_follows_every_training_source(tmp_path: Path) -> None:
     (package / "models/mclstm.py").write_text("# rewritten\n")
     (package / "models/regional_lstm.py").write_text("# a new kind\n")
     assert code_fingerprint(lstm, root=package) == original
-    mclstm = (*TRAINING_SOURCES, *MODEL_SOURCES["mclstm"])
+    mclstm = (*TRAINING_SOURCES, *KINDS["mclstm"].sources)
     assert code_fingerprint(mclstm, root=package) != code_fingerprint(mclstm)
 
 
 def test_code_fingerprint_refuses_a_pattern_that_matches_nothing(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="training/renamed.py: no source file matches"):
         code_fingerprint(("training/renamed.py",), root=PACKAGE_ROOT)
-    every = (*TRAINING_SOURCES, *(p for kind in MODEL_SOURCES.values() for p in kind))
+    every = (*TRAINING_SOURCES, *(p for kind in KINDS.values() for p in kind.sources))
     assert all(list(PACKAGE_ROOT.glob(pattern)) for pattern in every)
 
 

@@ -52,7 +52,7 @@ class StageContext:
 
     def model_config(self) -> ModelConfig:
         config = build(ModelConfig, *self._section("model"))
-        if config.type == "regional_lstm":  # it reads static attributes that only a basin group has
+        if config.kind.scope == "group":  # it reads static attributes that only a basin group has
             raise ConfigError(
                 f"params.yaml: {self._section('model')[1]}.type regional_lstm is trained over a basin group "
                 "by `hydroprobe group train` (params 'group'); a single basin takes lstm or mclstm"

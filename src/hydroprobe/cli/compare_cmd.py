@@ -14,29 +14,24 @@ from pathlib import Path
 
 from hydroprobe.cli.common import StageContext, add_basin_argument, context
 
-#: How each model type is named in tables and figures, and whether it conserves mass.
-LABELS = {"lstm": "LSTM", "mclstm": "MC-LSTM", "gr4jcn": "GR4J-CemaNeige"}
-CONSERVING = {"lstm": False, "mclstm": True, "gr4jcn": True}
-
 
 def _models(ctx: StageContext) -> list[tuple[str, Path, object]]:
     """(name, where its outputs live, its parsed inputs): model under test, references, imported models."""
+    from hydroprobe.models.kinds import IMPORTED
     from hydroprobe.probes.compare import load_model_input
     from hydroprobe.probes.compare.inputs import imported_bases, reference_base
 
-    kinds = [("", ctx.model_config().type)]
+    kinds = [("", ctx.model_config().kind)]
     for name in ctx.params.get("references") or {}:
-        kinds.append((name, StageContext(ctx.root, ctx.params, ctx.basin_id, name).model_config().type))
+        kinds.append((name, StageContext(ctx.root, ctx.params, ctx.basin_id, name).model_config().kind))
     models, seen = [], set()
     for name, kind in kinds:
-        label = LABELS.get(kind, kind)
-        label = label if label not in seen else f"{label} ({name})"
+        label = kind.label if kind.label not in seen else f"{kind.label} ({name})"
         seen.add(label)
         base = reference_base(ctx.root, name) if name else ctx.root
-        models.append((name or kind, base, load_model_input(base, label, kind, CONSERVING.get(kind, False))))
+        models.append((name or kind.name, base, load_model_input(base, label, kind)))
     for name, base in imported_bases(ctx.root):  # models trained elsewhere, probed under imported/<name>/
-        model = load_model_input(base, f"{name} (imported)", "imported", conserving=False)
-        models.append((f"imported_{name}", base, model))
+        models.append((f"imported_{name}", base, load_model_input(base, f"{name} (imported)", IMPORTED)))
     return models
 
 

@@ -17,9 +17,8 @@ def _train(args: argparse.Namespace) -> int:
     execution = parse_execution(ctx.params, args.ray_address)
     with locked_store_errors():  # a store locked past MLflow's wait: say how to run in parallel
         record = run_training(ctx.root, ctx.basin_id, model, train, calibration, ctx.reference, execution)
-    count = calibration.replicates if model.type == "gr4jcn" else train.replicates
     print(
-        f"fitted {count} replicate(s) of {model.type}; selected seed "
+        f"fitted {len(record['replicate_run_ids'])} replicate(s) of {model.kind.label}; selected seed "
         f"{record['best_seed']} (validation NSE {record['validation_nse']:.3f}); "
         f"MLflow run {record['parent_run_id']}"
     )

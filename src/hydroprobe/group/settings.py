@@ -18,6 +18,7 @@ from hydroprobe.data.groups import group_basins
 from hydroprobe.data.loaders.caravan_csv import STATIC_ATTRIBUTES
 from hydroprobe.data.regional import DEFAULT_STATIC
 from hydroprobe.errors import ConfigError
+from hydroprobe.models.kinds import KINDS
 from hydroprobe.training.config import ModelConfig, TrainConfig
 
 KEYS = ("enabled", "id", "gauges", "single_basin_gauges", "static_attributes", "model", "train")
@@ -112,9 +113,11 @@ def group_plan(params: dict, root: Path, group_id: str | None = None) -> GroupPl
             f"known: {', '.join(STATIC_ATTRIBUTES)}"
         )
     model = build(ModelConfig, {**(params.get("model") or {}), **(block.get("model") or {})}, "group.model")
-    if model.type != "lstm":
+    if model.kind.regional is None:  # the single-basin baseline must have a regional counterpart
+        regional = [kind.name for kind in KINDS.values() if kind.regional]
         raise ConfigError(
-            f"params.yaml: group.model.type must be lstm (got {model.type}): both kinds are LSTMs"
+            f"params.yaml: group.model.type must be one of {regional} (got {model.type}): "
+            "the single-basin baseline and the regional model are the same kind of network"
         )
     train = build(TrainConfig, {**(params.get("train") or {}), **(block.get("train") or {})}, "group.train")
     return GroupPlan(

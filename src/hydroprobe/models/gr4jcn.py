@@ -107,6 +107,7 @@ class GR4JCNSimulator:
     longitude: float
     spinup_days: int = 3 * 365
     elevation_m: float = 0.0  # forcing and HRU at one elevation: no orographic correction
+    scaler = None  # Raven reads physical inputs: nothing is normalised
 
     def __post_init__(self) -> None:
         missing = [name for name in PARAMETER_NAMES if name not in self.parameters]
@@ -188,6 +189,23 @@ class GR4JCNSimulator:
             emulator = emulator_cls(config=config, workdir=folder / "model", overwrite=True)
             emulator.run()
         return Path(emulator.output_path)
+
+
+def from_parameters(name: str, architecture: dict, parameters: dict) -> GR4JCNSimulator:
+    """A :class:`GR4JCNSimulator` from its architecture (basin, spin-up) and parameter values.
+
+    ``parameters`` may hold floats or 0-d tensors (a registered parameter file is a state_dict).
+    """
+    return GR4JCNSimulator(
+        name=name, parameters={key: float(value) for key, value in parameters.items()},
+        area_km2=architecture["area_km2"], latitude=architecture["latitude"],
+        longitude=architecture["longitude"], spinup_days=architecture.get("spinup_days", 1095),
+    )
+
+
+def simulator_from_spec(name: str, spec: dict, state: dict) -> GR4JCNSimulator:
+    """The model-kind table's factory: a stored spec and parameter file, ready to probe."""
+    return from_parameters(name, spec["architecture"], state)
 
 
 def _raven_date(date) -> str:

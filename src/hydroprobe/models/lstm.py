@@ -45,3 +45,8 @@ class LSTMRegressor(nn.Module):
             "hidden_size": self.hidden_size,
             "initial_forget_bias": self.initial_forget_bias,
         }
+
+
+def architecture_extras(dataset: object, options: dict) -> dict:
+    """The model-kind table's hook: an LSTM's architecture adds its initial forget-gate bias."""
+    return {"initial_forget_bias": options.get("initial_forget_bias")}

@@ -23,11 +23,16 @@ conversions to mm/d and back to normalised m³/s happen inside.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
+from hydroprobe.data.basin import DISCHARGE, PRECIPITATION
 from hydroprobe.data.summary import mm_per_day_to_m3s
+
+if TYPE_CHECKING:
+    from hydroprobe.data.dataset import BasinDataset
 
 #: Initial output-gate bias: sigmoid(-3) ≈ 5 % of each store leaves per day, so
 #: untrained stores remember weeks of rain instead of draining half every day.
@@ -165,3 +170,20 @@ class MassConservingLSTM(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x``: (batch, window, n_inputs) normalised → (batch,) normalised discharge of the last day."""
         return self.normalized_discharge(self.forward_fluxes(x)["outflow_mm"][:, -1])
+
+
+def architecture_extras(dataset: BasinDataset | None, options: dict) -> dict:
+    """The model-kind table's hook: the MC-LSTM counts millimetres, so it needs the scaler and area.
+
+    Its precipitation input and discharge output are converted between normalised units and
+    mm/d inside the network (mass in, mass out), which takes the dataset's fitted ranges.
+    """
+    if dataset is None:
+        raise ValueError("model.type mclstm needs the dataset (scaler ranges, basin area) "
+                         "for its architecture")
+    scaler = dataset.scaler
+    return {
+        "precipitation_range": [scaler.minimum[PRECIPITATION], scaler.maximum[PRECIPITATION]],
+        "discharge_range": [scaler.minimum[DISCHARGE], scaler.maximum[DISCHARGE]],
+        "area_km2": float(dataset.series.meta.area_km2),
+    }

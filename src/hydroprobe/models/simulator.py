@@ -25,9 +25,26 @@ FLUX_NAMES = ("flow_mm", "et_mm", "storage_mm")
 
 @runtime_checkable
 class DischargeSimulator(Protocol):
-    """A model the probes can run."""
+    """A model the probes can run, and everything a probe needs to know about it.
+
+    ``spinup_days``: how long a probe must run a climate before it measures
+    (a sequence model's window less one day; a storage model's time to forget
+    its initial stores). ``scaler``: the fitted input/output ranges, so a probe
+    can express hypothetical inputs in the model's own units and flag
+    extrapolation (``None`` when the model has none of hydroprobe's).
+    ``has_fluxes``: whether :meth:`simulate_fluxes` accounts for the water.
+    """
 
     name: str
+
+    @property
+    def spinup_days(self) -> int: ...
+
+    @property
+    def scaler(self) -> MinMaxScaler | None: ...
+
+    @property
+    def has_fluxes(self) -> bool: ...
 
     def simulate(self, precipitation: np.ndarray, temperature: np.ndarray) -> np.ndarray:
         """Daily discharge in m³/s for each input day.
@@ -36,6 +53,21 @@ class DischargeSimulator(Protocol):
         sequence model) are NaN: a probe must spin up before it measures.
         """
         ...
+
+    def simulate_fluxes(self, precipitation: np.ndarray, temperature: np.ndarray) -> dict[str, np.ndarray]:
+        """Daily ``flow_mm``, ``et_mm`` (mm/d) and ``storage_mm`` (mm); only when ``has_fluxes``."""
+        ...
+
+
+class KeepsNoWaterBalance:
+    """For simulators that answer discharge only: no fluxes, no hydroprobe scaler."""
+
+    name: str
+    scaler: MinMaxScaler | None = None
+    has_fluxes = False
+
+    def simulate_fluxes(self, precipitation: np.ndarray, temperature: np.ndarray) -> dict[str, np.ndarray]:
+        raise TypeError(f"{self.name}: this model keeps no water balance")
 
 
 @dataclass
@@ -84,6 +116,11 @@ class SequenceModelSimulator:
         return out
 
     @property
+    def spinup_days(self) -> int:
+        """The first ``window - 1`` days have no full input window."""
+        return self.window - 1
+
+    @property
     def has_fluxes(self) -> bool:
         """Whether the network accounts for its water (MC-LSTM's ``forward_fluxes``); an LSTM does not."""
         return hasattr(self._model, "forward_fluxes")
@@ -129,8 +166,17 @@ class RegionalSimulator(SequenceModelSimulator):
         return np.concatenate([dynamic, static], axis=1)
 
 
-def has_fluxes(simulator: DischargeSimulator) -> bool:
-    """Whether ``simulator`` offers ``simulate_fluxes`` (flow, ET and storage in mm) and can use it."""
-    return callable(getattr(simulator, "simulate_fluxes", None)) and bool(
-        getattr(simulator, "has_fluxes", True)
+def network_simulator(name: str, spec: dict, state: dict) -> SequenceModelSimulator:
+    """A stored network (spec: architecture, window, scaler) with its weights, ready to probe."""
+    return SequenceModelSimulator(
+        name=name, architecture=spec["architecture"], state_dict=state,
+        scaler=MinMaxScaler.from_dict(spec["scaler"]), window=spec["window"],
+    )
+
+
+def regional_simulator(name: str, spec: dict, state: dict) -> RegionalSimulator:
+    """A stored regional network for one basin: its spec carries that basin's normalised ``static``."""
+    return RegionalSimulator(
+        name=name, architecture=spec["architecture"], state_dict=state,
+        scaler=MinMaxScaler.from_dict(spec["scaler"]), window=spec["window"], static=tuple(spec["static"]),
     )

@@ -98,12 +98,12 @@ class Scenario:
 
 
 def spinup_years(simulator: DischargeSimulator) -> int:
-    """Whole years that fill the simulator's input window (``window``) or its ``spinup_days``; at least one.
+    """Whole years that cover the simulator's ``spinup_days`` (its input window or its stores); at least one.
 
     A sequence model needs a full window before its first answer; a storage
     model (``spinup_days``) needs time to forget its initial stores.
     """
-    needed = max(int(getattr(simulator, "window", 1)) - 1, int(getattr(simulator, "spinup_days", 0)))
+    needed = simulator.spinup_days
     return max(1, -(-needed // DAYS_PER_YEAR))
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hydroprobe.models.simulator import DischargeSimulator, has_fluxes
+from hydroprobe.models.simulator import DischargeSimulator
 from hydroprobe.probes.hypothetical import DAYS_PER_YEAR, Scenario, spinup_years
 from hydroprobe.probes.volumes import SECONDS_PER_DAY
 
@@ -47,7 +47,7 @@ def annual_fluxes(
     ET and storage change are NaN. A model with it is rerun with the same spin-up.
     """
     precipitation = np.full(years, float(np.sum(scenario.precipitation)))
-    if not has_fluxes(simulator):
+    if not simulator.has_fluxes:
         unavailable = np.full(years, np.nan)
         flow = m3s_to_mm_per_day(flow_m3s, area_km2).sum(axis=1)
         return {

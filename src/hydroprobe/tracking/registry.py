@@ -24,13 +24,11 @@ from mlflow.tracking import MlflowClient
 
 from hydroprobe.config import find_repo_root
 from hydroprobe.data.dataset import BasinDataset
-from hydroprobe.data.scaler import MinMaxScaler
 from hydroprobe.errors import HydroprobeError
 from hydroprobe.layout import Layout
-from hydroprobe.models import CONCEPTUAL_TYPES, build_model
-from hydroprobe.models.simulator import DischargeSimulator, SequenceModelSimulator
+from hydroprobe.models import build_model, kind_of
+from hydroprobe.models.simulator import DischargeSimulator
 from hydroprobe.tracking import store
-from hydroprobe.training.calibration import build_simulator
 
 SPEC_FILE = "model_spec.json"
 WEIGHTS_FILE = "state_dict.pt"
@@ -66,10 +64,8 @@ def register(root: Path, basin_id: str, reference: str = "") -> dict:
         return _record_registration(layout, name, existing, run)
     spec = run["model_spec"]
     state = _download_weights(run["best_run_id"])
-    if spec["architecture"]["type"] in CONCEPTUAL_TYPES:
-        model_uri = _log_spec_model(run["best_run_id"], spec, state)
-    else:
-        model_uri = _log_torch_model(run["best_run_id"], spec, state)
+    log = _LOGGERS[kind_of(spec["architecture"]["type"]).logged_as]
+    model_uri = log(run["best_run_id"], spec, state)
     client = MlflowClient()
     with contextlib.suppress(MlflowException):  # raised when it already exists
         client.create_registered_model(
@@ -130,6 +126,10 @@ def _log_torch_model(run_id: str, spec: dict, state: dict) -> str:
                 pip_requirements=[f"torch=={torch.__version__.split('+')[0]}"],
             )
     return info.model_uri
+
+
+#: How each ``ModelKind.logged_as`` is written to the run's artifacts; returns the model URI.
+_LOGGERS = {"pytorch": _log_torch_model, "spec": _log_spec_model}
 
 
 def _same_recipe_version(name: str, run: dict) -> str | None:
@@ -213,13 +213,8 @@ class ProbeModels:
 
 
 def _simulator(name: str, spec: dict, state: dict) -> DischargeSimulator:
-    """The probes' simulator for a stored spec and weights (a network, or a conceptual model's parameters)."""
-    if spec["architecture"]["type"] in CONCEPTUAL_TYPES:
-        return build_simulator(name, spec["architecture"], state)
-    return SequenceModelSimulator(
-        name=name, architecture=spec["architecture"], state_dict=state,
-        scaler=MinMaxScaler.from_dict(spec["scaler"]), window=spec["window"],
-    )
+    """The probes' simulator for a stored spec and weights, built as the model-kind table says."""
+    return kind_of(spec["architecture"]["type"]).build_simulator(name, spec, state)
 
 
 def load_probe_models(

@@ -3,61 +3,31 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from pathlib import Path
 
 import mlflow
-import numpy as np
-import pandas as pd
 from mlflow.entities import RunStatus
 
 from hydroprobe.data.dataset import BasinDataset
 from hydroprobe.execution.config import ExecutionConfig
 from hydroprobe.layout import Layout
-from hydroprobe.models import CONCEPTUAL_TYPES
 from hydroprobe.tracking import store
+from hydroprobe.tracking.fits import Fit, FitInputs, fit_for
+from hydroprobe.tracking.fits import budget as fit_budget
 from hydroprobe.tracking.owners import close_abandoned_runs, owner_tags
 from hydroprobe.tracking.provenance import dataset_hash, git_commit
 from hydroprobe.tracking.training_run import (
     ROLE_TAG,
     MlflowReplicateObserver,
-    flat_params,
     log_convergence,
     log_training_summary,
-    protocol_tag,
 )
 from hydroprobe.training import outputs
-from hydroprobe.training.calibration import CalibrationConfig, calibrate_replicates, simulate_record
+from hydroprobe.training.calibration import CalibrationConfig
 from hydroprobe.training.config import ModelConfig, TrainConfig
-from hydroprobe.training.convergence import Budget, convergence_summary
+from hydroprobe.training.convergence import convergence_summary
 from hydroprobe.training.device import configure_cpu, resolve_device
-from hydroprobe.training.fingerprint import calibration_environment, resolve_engine, runtime_environment
 from hydroprobe.training.progress import ConsoleProgress
-from hydroprobe.training.replicates import (
-    TrainingOutcome,
-    simulate_physical,
-    split_samples,
-    train_replicates,
-)
-
-
-def _conceptual_test(dataset: BasinDataset, outcome, calibration: CalibrationConfig):
-    """Test-split days (row positions in the record) and the selected calibration's discharge on them."""
-    best = outcome.best
-    simulated = simulate_record(
-        dataset, outcome.architecture, best.result.state_dict, calibration.warmup_years
-    )
-    start, end = dataset.splits["test"]
-    index = dataset.series.frame.index
-    days = np.flatnonzero((index >= pd.Timestamp(start)) & (index <= pd.Timestamp(end)))
-    return days, simulated.reindex(index[days]).to_numpy()
-
-
-def training_budget(steps: int, conceptual: bool, reference: str) -> Budget:
-    """The budget a model trained under and the `dvc exp run` line that doubles it."""
-    section = "calibration.evaluations" if conceptual else "train.max_epochs"
-    key = f"references.{reference}.{section}" if reference else section
-    return Budget(steps, "model run" if conceptual else "epoch", f"dvc exp run -S {key}={2 * steps}")
 
 
 def model_spec(architecture: dict, window: int, dataset: BasinDataset) -> dict:
@@ -70,24 +40,9 @@ def model_spec(architecture: dict, window: int, dataset: BasinDataset) -> dict:
     }
 
 
-def _fit(dataset: BasinDataset, model: ModelConfig, train: TrainConfig, calibration: CalibrationConfig,
-         layout: Layout, device, observer, execution: ExecutionConfig) -> TrainingOutcome:
-    """Calibrate, train in-process, or train with each replicate group a Ray task."""
-    if model.type in CONCEPTUAL_TYPES:
-        return calibrate_replicates(dataset, calibration, layout.replicate_cache, observer)
-    if not execution.distributed:
-        return train_replicates(dataset, model, train, layout.replicate_cache, device, observer,
-                                execution.replicates_per_task)
-    from hydroprobe.execution.engine import make_runner  # Ray only on this path
-    from hydroprobe.execution.replicates import train_replicates_on
-
-    return train_replicates_on(make_runner(execution, train.threads), dataset, model, train,
-                               layout.replicate_cache, device, observer, execution.replicates_per_task)
-
-
-def _execution_tags(execution: ExecutionConfig, conceptual: bool) -> dict[str, str]:
+def _execution_tags(execution: ExecutionConfig, fit: Fit) -> dict[str, str]:
     """Tags only for a distributed run, so an in-process run's tags stay what they were."""
-    if not execution.distributed or conceptual:
+    if not execution.distributed or not fit.distributes:
         return {}
     return {"execution.engine": execution.engine, "execution.address": execution.address or "local",
             "execution.cpus_per_task": str(execution.cpus_per_task),
@@ -110,63 +65,45 @@ def run_training(
     ``register`` reads.
     """
     layout = Layout(root, basin_id, reference)
-    dataset = BasinDataset.load(layout.basin_dir)
-    conceptual = model.type in CONCEPTUAL_TYPES
-    calibration = calibration or CalibrationConfig()
     execution = execution or ExecutionConfig()
-    device = resolve_device(train.device)
+    inputs = FitInputs(BasinDataset.load(layout.basin_dir), model, train, calibration or CalibrationConfig(),
+                       layout, resolve_device(train.device), execution)
+    fit = fit_for(model)
     # distributed: the driver runs at the tasks' thread count, so the recorded environment
     # (and the replicate cache key) is the one the replicates trained in
     configure_cpu(execution.task_threads(train.threads) if execution.distributed else train.threads)
     store.configure(root)
     experiment_id = store.experiment(store.experiment_name(basin_id), root)
-    protocol = f"calibration-{calibration.algorithm}" if conceptual else protocol_tag(model, train)
-    engine = resolve_engine(train.engine, model.type)
-    environment = (calibration_environment() if conceptual
-                   else runtime_environment(device, engine, model.type).to_dict())
-    tags = {"basin": basin_id, "model_type": model.type, "protocol": protocol,
+    environment = fit.environment(inputs)
+    tags = {"basin": basin_id, "model_type": model.type, "protocol": fit.protocol(inputs),
             "reference": reference or "model-under-test",
             **{f"env.{key}": str(value) for key, value in environment.items()},
-            **_execution_tags(execution, conceptual)}
+            **_execution_tags(execution, fit)}
     tags.update(owner_tags())  # lets the next invocation tell a dead owner from a live one
     close_abandoned_runs(experiment_id, ("training", "replicate"), ROLE_TAG)
-    name = f"{'calibrate' if conceptual else 'train'}-{basin_id}" + (f"-{reference}" if reference else "")
+    name = f"{fit.verb}-{basin_id}" + (f"-{reference}" if reference else "")
     # owner tags at creation: a kill right after it must not leave an ownerless RUNNING run
     with mlflow.start_run(experiment_id=experiment_id, run_name=name, tags=owner_tags()) as parent:
+        dataset = inputs.dataset
         mlflow.set_tags({**tags, ROLE_TAG: "training", "git_commit": git_commit(root),
                          "dataset_md5": dataset_hash(root), "dataset_fingerprint": dataset.fingerprint})
-        if conceptual:
-            mlflow.log_params({"basin": basin_id, "model.type": model.type,
-                               **{f"calibration.{k}": v for k, v in asdict(calibration).items()}})
-        else:
-            mlflow.log_params(flat_params(model, train, basin_id))
-        replicates, steps = ((calibration.replicates, calibration.evaluations) if conceptual
-                             else (train.replicates, train.max_epochs))
-        progress = ConsoleProgress(replicates, steps, step="evaluation" if conceptual else "epoch")
+        mlflow.log_params(fit.params(inputs, basin_id))
+        steps = fit.steps(inputs)
+        progress = ConsoleProgress(fit.replicates(inputs), steps, step=fit.step)
         observer = MlflowReplicateObserver(experiment_id, parent.info.run_id, tags, progress)
         try:
-            outcome = _fit(dataset, model, train, calibration, layout, device, observer, execution)
+            outcome = fit.fit(inputs, observer)
         except BaseException as error:
             observer.kill_open_runs()
             killed = isinstance(error, KeyboardInterrupt | SystemExit)
             mlflow.end_run(RunStatus.to_string(RunStatus.KILLED if killed else RunStatus.FAILED))
             raise
-        window = 1 if conceptual else train.window
-        spec = model_spec(outcome.architecture, window, dataset)
+        spec = model_spec(outcome.architecture, fit.window(inputs), dataset)
         log_training_summary(outcome, observer, spec)
-
         best = outcome.best
-        if conceptual:
-            test_days, simulated = _conceptual_test(dataset, outcome, calibration)
-        else:
-            series = dataset.windowed(train.window)
-            test_days = split_samples(dataset, series)["test"].days
-            simulated = simulate_physical(
-                outcome.architecture, best.result.state_dict, dataset, series, test_days,
-                train.eval_batch_size, device,
-            )
+        test_days, simulated = fit.test_discharge(inputs, outcome)
         hydrograph = outputs.test_hydrograph(dataset, test_days, simulated)
-        budget = training_budget(steps, conceptual, reference)
+        budget = fit_budget(fit, steps, reference)
         log_convergence(convergence_summary(outcome, budget), observer)
         outputs.write_all(
             outcome, environment, budget, hydrograph, dataset.series.meta.name, layout.train_metrics,

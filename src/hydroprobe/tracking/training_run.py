@@ -35,13 +35,17 @@ def flat_params(model: ModelConfig, train: TrainConfig, basin_id: str) -> dict[s
     return {k: str(v) for k, v in params.items()}
 
 
+#: The paper's protocol (§2.3): a run whose params all match is tagged ``protocol: paper``.
+PAPER_PROTOCOL = {"model": {"type": "lstm", "hidden_size": 50},
+                  "train": {"window": 365, "batch_size": 256, "patience": 30, "replicates": 100,
+                            "grad_clip": 0}}
+
+
 def protocol_tag(model: ModelConfig, train: TrainConfig) -> str:
     """``paper`` when the run follows the paper's protocol exactly, else ``custom``."""
-    paper = (
-        model.type == "lstm" and model.hidden_size == 50 and train.window == 365
-        and train.batch_size == 256 and train.patience == 30 and train.replicates == 100
-        and train.grad_clip == 0
-    )
+    blocks = {"model": model, "train": train}
+    paper = all(getattr(blocks[block], key) == value
+                for block, keys in PAPER_PROTOCOL.items() for key, value in keys.items())
     return "paper" if paper else "custom"
 
 

@@ -33,7 +33,7 @@ import torch
 from hydroprobe.config import require
 from hydroprobe.data.basin import DISCHARGE, PRECIPITATION, TEMPERATURE
 from hydroprobe.data.dataset import BasinDataset
-from hydroprobe.models.gr4jcn import DEFAULT_BOUNDS, PARAMETER_NAMES, GR4JCNSimulator
+from hydroprobe.models.gr4jcn import DEFAULT_BOUNDS, PARAMETER_NAMES, GR4JCNSimulator, from_parameters
 from hydroprobe.training import metrics
 from hydroprobe.training.fingerprint import (
     CALIBRATION_PACKAGES,
@@ -81,16 +81,6 @@ def architecture(dataset: BasinDataset, config: CalibrationConfig) -> dict:
     meta = dataset.series.meta
     return {"type": "gr4jcn", "area_km2": float(meta.area_km2), "latitude": float(meta.latitude),
             "longitude": float(meta.longitude), "spinup_days": config.spinup_days}
-
-
-def build_simulator(name: str, architecture: dict, state_dict: dict) -> GR4JCNSimulator:
-    """A :class:`GR4JCNSimulator` from the stored architecture and parameter "weights"."""
-    parameters = {key: float(torch.as_tensor(value)) for key, value in state_dict.items()}
-    return GR4JCNSimulator(
-        name=name, parameters=parameters, area_km2=architecture["area_km2"],
-        latitude=architecture["latitude"], longitude=architecture["longitude"],
-        spinup_days=architecture.get("spinup_days", 1095),
-    )
 
 
 def recipe_hash(config: CalibrationConfig, data_fingerprint: str) -> str:
@@ -175,7 +165,7 @@ class _SpotSetup:
 
     def simulation(self, vector) -> list[float]:
         values = dict(zip(PARAMETER_NAMES, (float(v) for v in vector), strict=True))
-        simulator = build_simulator("calibration", self.arch, values)
+        simulator = from_parameters("calibration", self.arch, values)
         simulated = _simulate(simulator, self.period)
         scores = self.record.scores(simulated, ("train", "validation"))
         self.on_evaluation(values, scores["train"]["nse"], scores["validation"]["nse"])
@@ -232,7 +222,7 @@ def calibrate_replicate(
 def simulate_record(dataset: BasinDataset, arch: dict, state_dict: dict, warmup_years: int) -> pd.Series:
     """Discharge (m³/s) over the whole scored record (warm-up to the end of the test split)."""
     record = observed_record(dataset, warmup_years)
-    return _simulate(build_simulator("evaluation", arch, state_dict), record.period("test"))
+    return _simulate(from_parameters("evaluation", arch, state_dict), record.period("test"))
 
 
 def calibrate_replicates(

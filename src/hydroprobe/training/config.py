@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from hydroprobe.config import require
-from hydroprobe.data.basin import DISCHARGE, PRECIPITATION
-from hydroprobe.models import CONCEPTUAL_TYPES, MODEL_TYPES
+from hydroprobe.models.kinds import KINDS, ModelKind, kind_of
 from hydroprobe.training.device import resolve_device
 from hydroprobe.training.fingerprint import RuntimeEnvironment, resolve_engine, runtime_environment
 
@@ -30,33 +29,23 @@ class ModelConfig:
     initial_forget_bias: float | None = None  # LSTM only; None = PyTorch's init (the paper)
 
     def __post_init__(self) -> None:
-        known = (*MODEL_TYPES, *CONCEPTUAL_TYPES)
-        require(self.type in known, "model.type", f"must be one of {known} (got {self.type!r})")
-        smallest = 2 if self.type == "mclstm" else 1  # MC-LSTM: a trash cell plus a discharge cell
+        require(self.type in KINDS, "model.type", f"must be one of {tuple(KINDS)} (got {self.type!r})")
+        smallest = self.kind.smallest_hidden
         require(
             self.hidden_size >= smallest,
             "model.hidden_size",
             f"must be >= {smallest} for {self.type} (got {self.hidden_size})",
         )
 
+    @property
+    def kind(self) -> ModelKind:
+        """This model's entry in the model-kind table (how it is fit, logged, probed)."""
+        return kind_of(self.type)
+
     def architecture(self, dataset: BasinDataset | None = None, n_inputs: int = 2) -> dict:
-        """The ``build_model`` dict; MC-LSTM also needs the dataset's scaler ranges and basin area."""
+        """The ``build_model`` dict: type, inputs and size plus the kind's own entries."""
         architecture = {"type": self.type, "n_inputs": n_inputs, "hidden_size": self.hidden_size}
-        if self.type == "lstm":
-            return {**architecture, "initial_forget_bias": self.initial_forget_bias}
-        if self.type != "mclstm":
-            return architecture
-        if dataset is None:
-            raise ValueError(
-                "model.type mclstm needs the dataset (scaler ranges, basin area) for its architecture"
-            )
-        scaler = dataset.scaler
-        return {
-            **architecture,
-            "precipitation_range": [scaler.minimum[PRECIPITATION], scaler.maximum[PRECIPITATION]],
-            "discharge_range": [scaler.minimum[DISCHARGE], scaler.maximum[DISCHARGE]],
-            "area_km2": float(dataset.series.meta.area_km2),
-        }
+        return {**architecture, **self.kind.architecture_extras(dataset, dataclasses.asdict(self))}
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ import torch
 from hydroprobe.data.windows import WindowedSeries
 from hydroprobe.models.ensemble_lstm import EnsembleLSTM
 from hydroprobe.models.ensemble_recurrence import lstm_cell
+from hydroprobe.models.kinds import kind_of
 from hydroprobe.training.checkpoint import Checkpoints, generator_state, restore_generator, seeds_label
 from hydroprobe.training.config import TrainConfig
 from hydroprobe.training.trainer import ReplicateResult, init_model
@@ -93,7 +94,7 @@ def train_ensemble(
     were active when it was saved (a seed among them that is not in ``seeds``
     is trained, so the others keep their numbers, but neither reported nor yielded).
     """
-    if architecture.get("type") != "lstm":
+    if not kind_of(architecture["type"]).stacks:
         raise ValueError(f"train_ensemble stacks LSTM replicates only, not '{architecture.get('type')}'")
     options = _Options(config, device, compile_cell, checkpoints, set(seeds), on_epoch, on_start)
     for group_seeds, saved in _plan_groups(seeds, max_group, checkpoints):

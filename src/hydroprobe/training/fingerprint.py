@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from hydroprobe.models.kinds import kind_of
+
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
 #: Source files whose code decides a gradient-trained replicate's weights and curves, for every
@@ -36,13 +38,6 @@ TRAINING_SOURCES: tuple[str, ...] = (
     "training/replicates.py",
     "training/trainer.py",
 )
-#: Each model kind's own modules, so adding or editing one kind never retrains the others.
-#: A kind missing here is keyed by every module of models/ (safe, if coarse).
-MODEL_SOURCES: dict[str, tuple[str, ...]] = {
-    "lstm": ("models/lstm.py", "models/ensemble_lstm.py", "models/ensemble_recurrence.py"),
-    "mclstm": ("models/mclstm.py",),
-    "regional_lstm": ("models/regional_lstm.py", "data/regional.py", "training/regional.py"),
-}
 #: The same for a calibrated conceptual model: the search and the model runner.
 CALIBRATION_SOURCES: tuple[str, ...] = ("models/gr4jcn.py", "training/calibration.py")
 #: Packages whose version changes a calibration's numbers (Raven's executable, spotpy's search).
@@ -126,8 +121,10 @@ class RuntimeEnvironment:
 
 
 def training_code(model_type: str) -> str:
-    """Fingerprint of the code that trains a replicate of ``model_type``."""
-    return code_fingerprint((*TRAINING_SOURCES, *MODEL_SOURCES.get(model_type, ("models/*.py",))))
+    """Fingerprint of the code that trains a replicate of ``model_type``: the shared training code
+    plus the kind's own modules (its ``sources`` in the model-kind table), so adding or editing one
+    kind never retrains the others."""
+    return code_fingerprint((*TRAINING_SOURCES, *kind_of(model_type).sources))
 
 
 def runtime_environment(device: torch.device, engine: str, model_type: str = "lstm") -> RuntimeEnvironment:
@@ -147,10 +144,10 @@ def runtime_environment(device: torch.device, engine: str, model_type: str = "ls
 
 
 def resolve_engine(engine: str, model_type: str) -> str:
-    """``auto`` → the ensemble engine for LSTMs (faster, same protocol), sequential otherwise."""
+    """``auto`` → the ensemble engine for kinds that stack (faster, same protocol), sequential otherwise."""
     if engine != "auto":
         return engine
-    return "ensemble" if model_type == "lstm" else "sequential"
+    return "ensemble" if kind_of(model_type).stacks else "sequential"
 
 
 def calibration_environment() -> dict[str, str]:

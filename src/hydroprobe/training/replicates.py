@@ -30,6 +30,7 @@ from hydroprobe.training import metrics
 from hydroprobe.training.checkpoint import Checkpoints
 from hydroprobe.training.config import ModelConfig, TrainConfig, config_hash
 from hydroprobe.training.ensemble import MAX_GROUP, train_ensemble
+from hydroprobe.training.fingerprint import resolve_engine
 from hydroprobe.training.trainer import (
     ReplicateResult,
     checkpoint_name,
@@ -221,7 +222,7 @@ def plan_training(
 ) -> TrainingPlan:
     """Check the recipe, window the data and find the recipe's cache folder."""
     require(
-        train_config.engine != "ensemble" or model_config.type == "lstm",
+        train_config.engine != "ensemble" or model_config.kind.stacks,
         "train.engine",
         f"= ensemble stacks LSTM replicates only; use auto or sequential for {model_config.type}",
     )
@@ -263,10 +264,8 @@ def train_replicates(
 
 
 def resolved_engine(config: TrainConfig, architecture: dict) -> str:
-    """``auto`` → the ensemble engine for LSTMs, the sequential reference otherwise."""
-    if config.engine != "auto":
-        return config.engine
-    return "ensemble" if architecture["type"] == "lstm" else "sequential"
+    """``auto`` → the ensemble engine for kinds that stack, the sequential reference otherwise."""
+    return resolve_engine(config.engine, architecture["type"])
 
 
 def replicate_groups(seeds: Sequence[int], config: TrainConfig, architecture: dict,

@@ -31,6 +31,7 @@ import torch
 
 from hydroprobe.data.basin import INPUTS, PRECIPITATION, TEMPERATURE
 from hydroprobe.errors import ConfigError, HydroprobeError
+from hydroprobe.models.simulator import KeepsNoWaterBalance
 
 INSTALL_HINT = "pip install 'hydroprobe[neuralhydrology]'"
 #: Models whose forward pass reads ``x_d`` (per-feature dict), ``x_s`` and ``x_one_hot`` at one frequency.
@@ -143,7 +144,7 @@ def choose_basin(basins: list[str], basin: str, preferred: str, where: str) -> s
 
 
 @dataclass
-class NeuralHydrologySimulator:
+class NeuralHydrologySimulator(KeepsNoWaterBalance):
     """A loaded neuralhydrology model: windows of mapped, scaled inputs in, the target's last step out."""
 
     name: str
@@ -158,6 +159,10 @@ class NeuralHydrologySimulator:
     clip_to_zero: bool = False
     batch_size: int = 1024
     provenance: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def spinup_days(self) -> int:
+        return self.window - 1
 
     def _normalized(self, precipitation: np.ndarray, temperature: np.ndarray) -> dict[str, torch.Tensor]:
         physical = {PRECIPITATION: precipitation, TEMPERATURE: temperature}

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hydroprobe.models.simulator import KeepsNoWaterBalance
+
 #: ``predict(precipitation_windows, temperature_windows)`` → discharge, each window array ``(n, window)``.
 WindowPredictor = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -27,13 +29,17 @@ def sliding_windows(values: np.ndarray, window: int) -> np.ndarray:
 
 
 @dataclass
-class WindowedForcingSimulator:
+class WindowedForcingSimulator(KeepsNoWaterBalance):
     """Discharge from ``predict`` on every full window; NaN for the first ``window - 1`` days (spin-up)."""
 
     name: str
     predict: WindowPredictor
     window: int
     batch_size: int = 4096
+
+    @property
+    def spinup_days(self) -> int:
+        return self.window - 1
 
     def simulate(self, precipitation: np.ndarray, temperature: np.ndarray) -> np.ndarray:
         out = np.full(len(precipitation), np.nan)

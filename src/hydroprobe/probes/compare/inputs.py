@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from hydroprobe.errors import DataError
+from hydroprobe.models.kinds import ModelKind, kind_of
 
 TRAIN_FILE = Path("metrics/train.json")
 PAPER_FILE = Path("metrics/probes_paper.json")
@@ -26,12 +27,6 @@ CASE1_FILE = Path("plots/probes/case1.csv")
 REFERENCES_DIR = Path("references")
 #: Imported models' outputs live under ``<root>/IMPORTED_DIR/<name>``.
 IMPORTED_DIR = Path("imported")
-
-#: What the balance's ET term means for each model kind: an LSTM has none (the
-#: added water it does not return is all residual), the MC-LSTM's is its trash
-#: outflow, GR4J-CemaNeige's is the actual evapotranspiration Raven books.
-ET_TERMS = {"lstm": "none", "mclstm": "trash", "gr4jcn": "ET", "imported": "none"}
-
 
 @dataclass(frozen=True, eq=False)
 class ModelInput:
@@ -57,8 +52,8 @@ class ModelInput:
 
     @property
     def et_term(self) -> str:
-        """What this model's ET term is (``none``, ``trash``, ``ET``); unknown kinds say ``ET``."""
-        return ET_TERMS.get(self.kind, "ET")
+        """What this model's ET term is (``none``, ``trash``, ``ET``): its kind's ``loss_term``."""
+        return kind_of(self.kind).loss_term
 
 
 def reference_base(root: Path, kind: str) -> Path:
@@ -84,7 +79,7 @@ def model_files(base: Path) -> dict[str, Path]:
     return {"train": base / TRAIN_FILE, "paper": base / PAPER_FILE, "case1": base / CASE1_FILE}
 
 
-def load_model_input(base: Path, label: str, kind: str, conserving: bool) -> ModelInput:
+def load_model_input(base: Path, label: str, kind: ModelKind) -> ModelInput:
     """Read a model's train metrics, paper-probe metrics and Case 1 hydrographs under ``base``.
 
     A missing file is a :class:`DataError` that names it: a comparison with a
@@ -98,8 +93,8 @@ def load_model_input(base: Path, label: str, kind: str, conserving: bool) -> Mod
         )
     return ModelInput(
         label=label,
-        kind=kind,
-        conserving=conserving,
+        kind=kind.name,
+        conserving=kind.conserving,
         train=json.loads(files["train"].read_text()),
         paper=json.loads(files["paper"].read_text()),
         case1=pd.read_csv(files["case1"]),

@@ -165,7 +165,7 @@ def run_paper_probes(
     """
     out_dir = Path(out_dir)
     reference = observed_reference(dataset, settings)
-    scaler = getattr(champion, "scaler", None) or dataset.scaler
+    scaler = champion.scaler or dataset.scaler
     levels = case2_levels(settings, reference, scaler)
     scenarios = {
         "case1": case1_scenarios(reference, scaler, settings),

@@ -1,0 +1,139 @@
+"""The model-kind table: everything the pipeline needs to know about a kind of model, in one place.
+
+hydroprobe compares a bench of peer models. Every stage — train, register,
+probe, compare — asks this table what it needs (how the kind is fit, how it is
+logged and rebuilt, whether it conserves mass, what its loss term is called)
+instead of testing a type string. Adding a model kind is one model file, one
+entry in :data:`KINDS` and one params block (``references.<name>.model.type``).
+
+The table is declarative on purpose: it names the kind's own source modules
+(so the training fingerprint of one kind never moves when another is edited)
+and points at factories in the kind's own module, imported only when used,
+so loading a model for a probe never imports a calibration engine.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from hydroprobe.data.dataset import BasinDataset
+    from hydroprobe.models.simulator import DischargeSimulator
+
+#: How a kind is fit: gradient training of replicates (``hydroprobe.training.replicates``) or a
+#: calibration search over a conceptual model's parameters (``hydroprobe.training.calibration``).
+Fit = Literal["gradient", "calibration"]
+#: How a kind is logged to the registry: an MLflow pytorch model, or its JSON spec and parameter file.
+Logged = Literal["pytorch", "spec"]
+#: What the water a model does not return is booked as: nothing (an LSTM: it is all residual),
+#: an explicit loss output (the MC-LSTM's trash cell) or evapotranspiration (a conceptual model).
+LossTerm = Literal["none", "trash", "ET"]
+
+
+@dataclass(frozen=True)
+class ModelKind:
+    """One kind of model and the facts about it that the stages act on.
+
+    ``network`` is ``"module:Class"`` of the torch module (``None`` for a
+    conceptual model). ``extras`` is ``"module:function"`` returning the
+    architecture entries beyond type, inputs and hidden size (called with the
+    dataset and the ``model`` params block). ``simulator`` is ``"module:function"``
+    turning a stored spec and weights into a :class:`DischargeSimulator`.
+    ``sources`` are the kind's own modules (relative to the package) whose code
+    decides its fitted numbers. ``scope`` says whether it is trained on one
+    basin or over a basin group (``hydroprobe group train``).
+    """
+
+    name: str
+    label: str
+    conserving: bool
+    loss_term: LossTerm
+    fit: Fit
+    logged_as: Logged
+    simulator: str
+    sources: tuple[str, ...]
+    network: str | None = None
+    extras: str | None = None
+    smallest_hidden: int = 1
+    stacks: bool = False  # its replicates train stacked in the ensemble engine
+    scope: Literal["basin", "group"] = "basin"
+    regional: str | None = None  # the kind trained over a basin group from this one (group baseline)
+
+    def network_class(self) -> type[nn.Module]:
+        if self.network is None:
+            raise ValueError(f"model kind '{self.name}' is not a network (it is {self.fit}-fit)")
+        return _resolve(self.network)
+
+    def architecture_extras(self, dataset: BasinDataset | None, options: dict) -> dict:
+        """The kind's own architecture entries (e.g. MC-LSTM's scaler ranges and basin area)."""
+        return _resolve(self.extras)(dataset, options) if self.extras else {}
+
+    def build_simulator(self, name: str, spec: dict, state: dict) -> DischargeSimulator:
+        """The probes' simulator for a stored spec (architecture, window, scaler) and weights."""
+        return _resolve(self.simulator)(name, spec, state)
+
+
+def _resolve(target: str) -> Callable:
+    module, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+_NETWORK_SIMULATOR = "hydroprobe.models.simulator:network_simulator"
+
+KINDS: dict[str, ModelKind] = {
+    kind.name: kind
+    for kind in (
+        ModelKind(
+            name="lstm", label="LSTM", conserving=False, loss_term="none", fit="gradient",
+            logged_as="pytorch", simulator=_NETWORK_SIMULATOR, stacks=True, regional="regional_lstm",
+            network="hydroprobe.models.lstm:LSTMRegressor",
+            extras="hydroprobe.models.lstm:architecture_extras",
+            sources=("models/lstm.py", "models/ensemble_lstm.py", "models/ensemble_recurrence.py"),
+        ),
+        ModelKind(
+            name="mclstm", label="MC-LSTM", conserving=True, loss_term="trash", fit="gradient",
+            logged_as="pytorch", simulator=_NETWORK_SIMULATOR, smallest_hidden=2,  # a trash and a flow cell
+            network="hydroprobe.models.mclstm:MassConservingLSTM",
+            extras="hydroprobe.models.mclstm:architecture_extras", sources=("models/mclstm.py",),
+        ),
+        ModelKind(
+            name="gr4jcn", label="GR4J-CemaNeige", conserving=True, loss_term="ET", fit="calibration",
+            logged_as="spec", simulator="hydroprobe.models.gr4jcn:simulator_from_spec",
+            sources=("models/gr4jcn.py",),
+        ),
+        ModelKind(
+            name="regional_lstm", label="regional LSTM", conserving=False, loss_term="none", fit="gradient",
+            logged_as="pytorch", simulator="hydroprobe.models.simulator:regional_simulator", scope="group",
+            network="hydroprobe.models.regional_lstm:RegionalLSTM",
+            extras="hydroprobe.models.lstm:architecture_extras",
+            sources=("models/lstm.py", "models/regional_lstm.py", "data/regional.py", "training/regional.py"),
+        ),
+    )
+}
+#: A model trained elsewhere and probed here (``--from-neuralhydrology``, ``--from-mlflow``): not fit
+#: by hydroprobe, so not in :data:`KINDS`; the comparison treats it as a non-conserving network.
+IMPORTED = ModelKind(
+    name="imported", label="imported", conserving=False, loss_term="none", fit="gradient",
+    logged_as="pytorch", simulator=_NETWORK_SIMULATOR, sources=(),
+)
+
+
+def kind_of(name: str) -> ModelKind:
+    """The kind called ``name`` (``model.type``), or an error listing the known ones."""
+    if name == IMPORTED.name:
+        return IMPORTED
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise ValueError(f"unknown model type '{name}'; known: {', '.join(KINDS)}") from None
+
+
+def build_model(architecture: dict) -> nn.Module:
+    """Rebuild a network from its ``architecture()`` dict (used before loading weights)."""
+    options = dict(architecture)
+    return kind_of(options.pop("type")).network_class()(**options)

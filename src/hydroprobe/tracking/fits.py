@@ -1,0 +1,173 @@
+"""How a model kind is fit, as the train stage sees it: one class per ``ModelKind.fit``.
+
+The train stage does the same things for every kind — open a tracked run, fit
+the replicates, select one, simulate the test split, write the outputs — and
+asks the kind's fit for the few things that differ: the budget's unit, the
+environment that decides the numbers, what to log as params, and how to get
+the selected replicate's test-split discharge. Both fits return one
+:class:`TrainingOutcome`. A new kind fit one of these two ways needs nothing here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+import pandas as pd
+
+from hydroprobe.tracking.training_run import flat_params, protocol_tag
+from hydroprobe.training.convergence import Budget
+from hydroprobe.training.fingerprint import calibration_environment, resolve_engine, runtime_environment
+
+if TYPE_CHECKING:
+    import torch
+
+    from hydroprobe.data.dataset import BasinDataset
+    from hydroprobe.execution.config import ExecutionConfig
+    from hydroprobe.layout import Layout
+    from hydroprobe.training.calibration import CalibrationConfig
+    from hydroprobe.training.config import ModelConfig, TrainConfig
+    from hydroprobe.training.replicates import ReplicateObserver, TrainingOutcome
+
+
+@dataclass(frozen=True)
+class FitInputs:
+    """What every fit gets: the basin's data, the params blocks, where to cache, where to run."""
+
+    dataset: BasinDataset
+    model: ModelConfig
+    train: TrainConfig
+    calibration: CalibrationConfig
+    layout: Layout
+    device: torch.device
+    execution: ExecutionConfig
+
+
+class Fit(Protocol):
+    """One way of fitting a model kind's replicates."""
+
+    verb: str  # run names: train-<basin>, calibrate-<basin>
+    step: str  # what the budget counts: epoch, model run
+    budget_key: str  # the params key of the budget, for the "train it further" command
+    distributes: bool  # whether its replicates may run as Ray tasks
+
+    def replicates(self, inputs: FitInputs) -> int: ...
+
+    def steps(self, inputs: FitInputs) -> int: ...
+
+    def window(self, inputs: FitInputs) -> int: ...
+
+    def protocol(self, inputs: FitInputs) -> str: ...
+
+    def environment(self, inputs: FitInputs) -> dict: ...
+
+    def params(self, inputs: FitInputs, basin_id: str) -> dict[str, str]: ...
+
+    def fit(self, inputs: FitInputs, observer: ReplicateObserver) -> TrainingOutcome: ...
+
+    def test_discharge(self, inputs: FitInputs, outcome: TrainingOutcome) -> tuple[np.ndarray, np.ndarray]:
+        """Test-split days (row positions) and the selected replicate's discharge (m³/s) on them."""
+
+
+def budget(fit: Fit, steps: int, reference: str) -> Budget:
+    """The budget a model was fit under and the `dvc exp run` line that doubles it."""
+    key = f"references.{reference}.{fit.budget_key}" if reference else fit.budget_key
+    return Budget(steps, fit.step, f"dvc exp run -S {key}={2 * steps}")
+
+
+class GradientFit:
+    """Replicates trained by gradient descent, in-process or as Ray tasks."""
+
+    verb, step, budget_key, distributes = "train", "epoch", "train.max_epochs", True
+
+    def replicates(self, inputs: FitInputs) -> int:
+        return inputs.train.replicates
+
+    def steps(self, inputs: FitInputs) -> int:
+        return inputs.train.max_epochs
+
+    def window(self, inputs: FitInputs) -> int:
+        return inputs.train.window
+
+    def protocol(self, inputs: FitInputs) -> str:
+        return protocol_tag(inputs.model, inputs.train)
+
+    def environment(self, inputs: FitInputs) -> dict:
+        engine = resolve_engine(inputs.train.engine, inputs.model.type)
+        return runtime_environment(inputs.device, engine, inputs.model.type).to_dict()
+
+    def params(self, inputs: FitInputs, basin_id: str) -> dict[str, str]:
+        return flat_params(inputs.model, inputs.train, basin_id)
+
+    def fit(self, inputs: FitInputs, observer: ReplicateObserver) -> TrainingOutcome:
+        from hydroprobe.training.replicates import train_replicates
+
+        execution, cache = inputs.execution, inputs.layout.replicate_cache
+        args = (inputs.dataset, inputs.model, inputs.train, cache, inputs.device, observer,
+                execution.replicates_per_task)
+        if not execution.distributed:
+            return train_replicates(*args)
+        from hydroprobe.execution.engine import make_runner  # Ray only on this path
+        from hydroprobe.execution.replicates import train_replicates_on
+
+        return train_replicates_on(make_runner(execution, inputs.train.threads), *args)
+
+    def test_discharge(self, inputs: FitInputs, outcome: TrainingOutcome) -> tuple[np.ndarray, np.ndarray]:
+        from hydroprobe.training.replicates import simulate_physical, split_samples
+
+        series = inputs.dataset.windowed(inputs.train.window)
+        days = split_samples(inputs.dataset, series)["test"].days
+        simulated = simulate_physical(outcome.architecture, outcome.best.result.state_dict, inputs.dataset,
+                                      series, days, inputs.train.eval_batch_size, inputs.device)
+        return days, simulated
+
+
+class CalibrationFit:
+    """Independent calibration searches over a conceptual model's parameters, in-process."""
+
+    verb, step, budget_key, distributes = "calibrate", "model run", "calibration.evaluations", False
+
+    def replicates(self, inputs: FitInputs) -> int:
+        return inputs.calibration.replicates
+
+    def steps(self, inputs: FitInputs) -> int:
+        return inputs.calibration.evaluations
+
+    def window(self, inputs: FitInputs) -> int:
+        return 1  # a conceptual model reads one day at a time; its stores carry the past
+
+    def protocol(self, inputs: FitInputs) -> str:
+        return f"calibration-{inputs.calibration.algorithm}"
+
+    def environment(self, inputs: FitInputs) -> dict:
+        return calibration_environment()
+
+    def params(self, inputs: FitInputs, basin_id: str) -> dict[str, str]:
+        return {"basin": basin_id, "model.type": inputs.model.type,
+                **{f"calibration.{k}": v for k, v in asdict(inputs.calibration).items()}}
+
+    def fit(self, inputs: FitInputs, observer: ReplicateObserver) -> TrainingOutcome:
+        from hydroprobe.training.calibration import calibrate_replicates
+
+        cache = inputs.layout.replicate_cache
+        return calibrate_replicates(inputs.dataset, inputs.calibration, cache, observer)
+
+    def test_discharge(self, inputs: FitInputs, outcome: TrainingOutcome) -> tuple[np.ndarray, np.ndarray]:
+        """Test-split days (row positions in the record) and the selected calibration's discharge on them."""
+        from hydroprobe.training.calibration import simulate_record
+
+        simulated = simulate_record(inputs.dataset, outcome.architecture, outcome.best.result.state_dict,
+                                    inputs.calibration.warmup_years)
+        start, end = inputs.dataset.splits["test"]
+        index = inputs.dataset.series.frame.index
+        days = np.flatnonzero((index >= pd.Timestamp(start)) & (index <= pd.Timestamp(end)))
+        return days, simulated.reindex(index[days]).to_numpy()
+
+
+FITS: dict[str, Fit] = {"gradient": GradientFit(), "calibration": CalibrationFit()}
+
+
+def fit_for(model: ModelConfig) -> Fit:
+    """The fit of ``model``'s kind (the model-kind table's ``fit``)."""
+    return FITS[model.kind.fit]
