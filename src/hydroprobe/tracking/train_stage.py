@@ -31,7 +31,12 @@ from hydroprobe.training.calibration import CalibrationConfig, calibrate_replica
 from hydroprobe.training.config import ModelConfig, TrainConfig
 from hydroprobe.training.convergence import Budget, convergence_summary
 from hydroprobe.training.device import configure_cpu, resolve_device
-from hydroprobe.training.fingerprint import calibration_environment, resolve_engine, runtime_environment
+from hydroprobe.training.fingerprint import (
+    calibration_environment,
+    engine_label,
+    resolve_engine,
+    runtime_environment,
+)
 from hydroprobe.training.progress import ConsoleProgress
 from hydroprobe.training.replicates import (
     TrainingOutcome,
@@ -121,7 +126,7 @@ def run_training(
     store.configure(root)
     experiment_id = store.experiment(store.experiment_name(basin_id), root)
     protocol = f"calibration-{calibration.algorithm}" if conceptual else protocol_tag(model, train)
-    engine = resolve_engine(train.engine, model.type)
+    engine = engine_label(resolve_engine(train.engine, model.type), train.cuda_graph, device)
     environment = (calibration_environment() if conceptual
                    else runtime_environment(device, engine, model.type).to_dict())
     tags = {"basin": basin_id, "model_type": model.type, "protocol": protocol,

@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from hydroprobe.training.device import resolve_cuda_graph
+
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
 #: Source files whose code decides a gradient-trained replicate's weights and curves, for every
@@ -39,7 +41,8 @@ TRAINING_SOURCES: tuple[str, ...] = (
 #: Each model kind's own modules, so adding or editing one kind never retrains the others.
 #: A kind missing here is keyed by every module of models/ (safe, if coarse).
 MODEL_SOURCES: dict[str, tuple[str, ...]] = {
-    "lstm": ("models/lstm.py", "models/ensemble_lstm.py", "models/ensemble_recurrence.py"),
+    "lstm": ("models/lstm.py", "models/ensemble_lstm.py", "models/ensemble_recurrence.py",
+             "training/static_step.py", "training/graph_step.py"),
     "mclstm": ("models/mclstm.py",),
     "regional_lstm": ("models/regional_lstm.py", "data/regional.py", "training/regional.py"),
 }
@@ -151,6 +154,17 @@ def resolve_engine(engine: str, model_type: str) -> str:
     if engine != "auto":
         return engine
     return "ensemble" if model_type == "lstm" else "sequential"
+
+
+def engine_label(engine: str, cuda_graph: str, device: torch.device) -> str:
+    """The engine as keyed and recorded: ``ensemble+cuda_graph`` where the captured step trains.
+
+    The graph step sums in another order than the eager one on a GPU, so its replicates are
+    keyed apart; elsewhere (CPU, the sequential engine) the label is the engine itself.
+    """
+    if engine == "ensemble" and resolve_cuda_graph(cuda_graph, device):
+        return f"{engine}+cuda_graph"
+    return engine
 
 
 def calibration_environment() -> dict[str, str]:
