@@ -151,7 +151,7 @@ def test_cuda_graph_knob_is_checked_and_keyed_only_where_it_can_change_numbers()
     assert engine_label("sequential", "on", torch.device("cuda")) == "sequential"
     train = TrainConfig(window=30, device="cpu")
     model = ModelConfig(hidden_size=4)
-    keys = {config_hash(model, dataclasses.replace(train, cuda_graph=mode), "data") for mode in ("auto", "off")}
+    keys = {config_hash(model, dataclasses.replace(train, cuda_graph=m), "data") for m in ("auto", "off")}
     assert len(keys) == 1
     with pytest.raises(RuntimeError, match="train.cuda_graph"):
         config_hash(model, dataclasses.replace(train, cuda_graph="on"), "data")
