@@ -155,3 +155,30 @@ def test_cuda_graph_knob_is_checked_and_keyed_only_where_it_can_change_numbers()
     assert len(keys) == 1
     with pytest.raises(RuntimeError, match="train.cuda_graph"):
         config_hash(model, dataclasses.replace(train, cuda_graph="on"), "data")
+
+
+def test_static_path_checkpoints_only_the_active_replicates_and_resumes(cut, tmp_path):
+    """Frozen replicates are left out of the checkpoint; the resumed run gives the uninterrupted numbers."""
+    from hydroprobe.training.checkpoint import Checkpoints, seeds_label
+    from tests.training.test_checkpoint_resume import CONFIG, Stop, stop_at
+
+    def run(seeds, checkpoints=None, on_epoch=None):
+        return {r.seed: r for r in train_ensemble(ARCHITECTURE, *cut, CONFIG, seeds, CPU, on_epoch,
+                                                  checkpoints=checkpoints, static_step=True)}
+
+    uninterrupted = run(SEEDS)
+    stop = max(r.epochs_run for r in uninterrupted.values())
+    assert min(r.epochs_run for r in uninterrupted.values()) < stop, "some replicate must freeze first"
+    checkpoints = Checkpoints(tmp_path, CONFIG.checkpoint_minutes)
+    finished = {}
+    with pytest.raises(Stop):
+        for result in train_ensemble(ARCHITECTURE, *cut, CONFIG, SEEDS, CPU, stop_at(stop),
+                                     checkpoints=checkpoints, static_step=True):
+            finished[result.seed] = result
+    saved = torch.load(checkpoints.path(f"ensemble_{seeds_label(SEEDS)}"), weights_only=True)
+    active = sorted(set(SEEDS) - set(finished))
+    assert [r["seed"] for r in saved["replicates"]] == active
+    assert saved["model"]["weight_ih"].shape[0] == len(active)
+    resumed = run(active, checkpoints)
+    for seed, result in {**finished, **resumed}.items():
+        assert_same_replicate(result, uninterrupted[seed])
