@@ -93,7 +93,8 @@ KINDS: dict[str, ModelKind] = {
             logged_as="pytorch", simulator=_NETWORK_SIMULATOR, stacks=True, regional="regional_lstm",
             network="hydroprobe.models.lstm:LSTMRegressor",
             extras="hydroprobe.models.lstm:architecture_extras",
-            sources=("models/lstm.py", "models/ensemble_lstm.py", "models/ensemble_recurrence.py"),
+            sources=("models/lstm.py", "models/ensemble_lstm.py", "models/ensemble_recurrence.py",
+                     "training/static_step.py", "training/graph_step.py"),
         ),
         ModelKind(
             name="mclstm", label="MC-LSTM", conserving=True, loss_term="trash", fit="gradient",

@@ -18,7 +18,12 @@ import pandas as pd
 
 from hydroprobe.tracking.training_run import flat_params, protocol_tag
 from hydroprobe.training.convergence import Budget
-from hydroprobe.training.fingerprint import calibration_environment, resolve_engine, runtime_environment
+from hydroprobe.training.fingerprint import (
+    calibration_environment,
+    engine_label,
+    resolve_engine,
+    runtime_environment,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -94,7 +99,8 @@ class GradientFit:
         return protocol_tag(inputs.model, inputs.train)
 
     def environment(self, inputs: FitInputs) -> dict:
-        engine = resolve_engine(inputs.train.engine, inputs.model.type)
+        engine = engine_label(resolve_engine(inputs.train.engine, inputs.model.type), inputs.train.cuda_graph,
+                              inputs.device)
         return runtime_environment(inputs.device, engine, inputs.model.type).to_dict()
 
     def params(self, inputs: FitInputs, basin_id: str) -> dict[str, str]:

@@ -10,8 +10,13 @@ from typing import TYPE_CHECKING
 
 from hydroprobe.config import require
 from hydroprobe.models.kinds import KINDS, ModelKind, kind_of
-from hydroprobe.training.device import resolve_device
-from hydroprobe.training.fingerprint import RuntimeEnvironment, resolve_engine, runtime_environment
+from hydroprobe.training.device import CUDA_GRAPH_MODES, resolve_device
+from hydroprobe.training.fingerprint import (
+    RuntimeEnvironment,
+    engine_label,
+    resolve_engine,
+    runtime_environment,
+)
 
 if TYPE_CHECKING:
     from hydroprobe.data.dataset import BasinDataset
@@ -56,6 +61,8 @@ class TrainConfig:
     paper did not clip, which is ``grad_clip: 0``. ``checkpoint_minutes`` > 0
     saves the unfinished replicates at an epoch boundary at most that often, so
     a killed run resumes where it was (0 = off); it never changes a result.
+    ``cuda_graph`` (``auto`` | ``on`` | ``off``) replays the ensemble engine's step as a
+    captured CUDA graph (:mod:`hydroprobe.training.graph_step`); ``auto`` = on CUDA only.
     """
 
     window: int = 365
@@ -72,6 +79,7 @@ class TrainConfig:
     threads: int = 0
     eval_batch_size: int = 2048
     checkpoint_minutes: float = 2.0
+    cuda_graph: str = "auto"
 
     def __post_init__(self) -> None:
         require(self.window >= 1, "train.window", f"must be >= 1 (got {self.window})")
@@ -91,6 +99,8 @@ class TrainConfig:
         require(self.threads >= 0, "train.threads", "must be >= 0 (0 = torch default)")
         require(self.eval_batch_size >= 1, "train.eval_batch_size", "must be >= 1")
         require(self.checkpoint_minutes >= 0, "train.checkpoint_minutes", "must be >= 0 (0 = off)")
+        require(self.cuda_graph in CUDA_GRAPH_MODES, "train.cuda_graph",
+                f"must be one of {CUDA_GRAPH_MODES} (got {self.cuda_graph!r})")
 
     def seeds(self) -> list[int]:
         """Replicate k uses seed ``seed + k``."""
@@ -111,15 +121,19 @@ def config_hash(
     change it besides params and data (the training code, the resolved engine, the
     torch build, the kind of device and processor, the thread count: see
     :mod:`hydroprobe.training.fingerprint`) is in, so replicates trained by other
-    code or on another kind of machine are never passed off as this run's. ``group_size``
+    code or on another kind of machine are never passed off as this run's. ``cuda_graph`` is
+    left out of the recipe: it can change numbers only on CUDA (another float order), and there
+    the resolved mode enters through the environment's engine (``ensemble+cuda_graph``), so the
+    CPU key is the same whatever it says. ``group_size``
     (``execution.replicates_per_task``) enters only when set, so the default key is unchanged.
     """
     if environment is None:
-        engine = resolve_engine(train.engine, model.type)
-        environment = runtime_environment(resolve_device(train.device), engine, model.type)
+        device = resolve_device(train.device)
+        engine = engine_label(resolve_engine(train.engine, model.type), train.cuda_graph, device)
+        environment = runtime_environment(device, engine, model.type)
     recipe = dataclasses.asdict(train)
     for key in ("replicates", "seed", "threads", "eval_batch_size", "device", "engine",
-                "checkpoint_minutes"):
+                "checkpoint_minutes", "cuda_graph"):
         recipe.pop(key)
     content = {"model": dataclasses.asdict(model), "train": recipe, "data": data_fingerprint,
                "environment": environment.cache_key()}

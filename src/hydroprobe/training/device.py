@@ -20,3 +20,23 @@ def configure_cpu(threads: int) -> None:
     torch.set_flush_denormal(True)
     if threads > 0:
         torch.set_num_threads(threads)
+
+
+CUDA_GRAPH_MODES = ("auto", "on", "off")
+
+
+def resolve_cuda_graph(mode: str, device: torch.device) -> bool:
+    """``train.cuda_graph``: whether the ensemble engine replays a captured step on ``device``.
+
+    ``auto`` captures on CUDA only (the CPU path stays the eager engine, bit for bit);
+    ``on`` on another device is an error, so a request for the launch-free step is never
+    silently ignored.
+    """
+    if mode not in CUDA_GRAPH_MODES:
+        raise ValueError(f"train.cuda_graph must be one of {CUDA_GRAPH_MODES} (got {mode!r})")
+    if mode == "on" and device.type != "cuda":
+        raise RuntimeError(
+            f"train.cuda_graph is 'on' but the device is {device.type}: CUDA graphs need a CUDA "
+            "device; use 'auto' (graphs on CUDA only) or 'off'"
+        )
+    return mode != "off" and device.type == "cuda"

@@ -22,6 +22,12 @@ With ``checkpoints`` the group's whole state is saved at epoch boundaries (at
 most every ``train.checkpoint_minutes``) and a rerun resumes from it with
 exactly the replicates that were active then, so the resumed run's numbers
 equal an uninterrupted run's bit for bit (see :mod:`hydroprobe.training.checkpoint`).
+
+On CUDA (``train.cuda_graph``, default ``auto``) each step is the static-shape step of
+:mod:`hydroprobe.training.static_step` replayed as a captured graph
+(:mod:`hydroprobe.training.graph_step`): finished replicates are frozen in place rather than
+sliced out, and a checkpoint saves only the active ones (a resumed graph run then agrees with an
+uninterrupted one to float rounding). The CPU path is the eager one above, unchanged.
 """
 
 from __future__ import annotations
@@ -39,6 +45,9 @@ from hydroprobe.models.ensemble_recurrence import lstm_cell
 from hydroprobe.models.kinds import kind_of
 from hydroprobe.training.checkpoint import Checkpoints, generator_state, restore_generator, seeds_label
 from hydroprobe.training.config import TrainConfig
+from hydroprobe.training.device import resolve_cuda_graph
+from hydroprobe.training.graph_step import StaticTrainer
+from hydroprobe.training.static_step import clip_grad_norm_per_replicate_
 from hydroprobe.training.trainer import ReplicateResult, init_model
 
 EnsembleEpochCallback = Callable[[int, int, float, float], None]  # seed, epoch, train, validation
@@ -67,6 +76,7 @@ class _Group:
     optimizer: torch.optim.Adam
     active: list[_Replicate]
     epoch: int = 0
+    runner: StaticTrainer | None = None  # the static (graph) step; None = the eager step
 
 
 def train_ensemble(
@@ -82,6 +92,7 @@ def train_ensemble(
     compile_cell: bool = False,
     checkpoints: Checkpoints | None = None,
     on_start: StartCallback | None = None,
+    static_step: bool = False,
 ) -> Iterator[ReplicateResult]:
     """Yield each seed's :class:`ReplicateResult` as soon as it finishes (groups of ``max_group``).
 
@@ -93,10 +104,14 @@ def train_ensemble(
     holds. Groups with a checkpoint run first, with exactly the replicates that
     were active when it was saved (a seed among them that is not in ``seeds``
     is trained, so the others keep their numbers, but neither reported nor yielded).
+    ``static_step`` runs the graph path's static step eagerly (tests; CUDA graphs follow
+    ``config.cuda_graph`` and are never combined with ``compile_cell``).
     """
     if not kind_of(architecture["type"]).stacks:
         raise ValueError(f"train_ensemble stacks LSTM replicates only, not '{architecture.get('type')}'")
-    options = _Options(config, device, compile_cell, checkpoints, set(seeds), on_epoch, on_start)
+    graph = resolve_cuda_graph(config.cuda_graph, device) and not compile_cell
+    static = "graph" if graph else "eager" if static_step else None
+    options = _Options(config, device, compile_cell, checkpoints, set(seeds), on_epoch, on_start, static)
     for group_seeds, saved in _plan_groups(seeds, max_group, checkpoints):
         yield from _train_group(
             architecture, series, train_days, validation_days, group_seeds, saved, options
@@ -114,6 +129,7 @@ class _Options:
     wanted: set[int]
     on_epoch: EnsembleEpochCallback | None
     on_start: StartCallback | None
+    static: str | None = None  # None: eager engine; "eager" / "graph": the static step, captured or not
 
 
 def _plan_groups(
@@ -140,6 +156,9 @@ def _train_group(
         group = _fresh_group(architecture, config, seeds, options.device, options.compile_cell)
     else:
         group = _resumed_group(architecture, config, saved, options.device, options.compile_cell)
+    if options.static:
+        group.runner = StaticTrainer(group.model, group.optimizer, series, config, options.device,
+                                     options.static == "graph", int(train_days[0]))
     for replicate in group.active:
         if options.on_start and replicate.seed in options.wanted:
             options.on_start(replicate.seed, group.epoch)
@@ -160,12 +179,17 @@ def _group_epoch(group: _Group, series, train_index, validation_days, epoch: int
     """Train and validate one epoch; yield the replicates that finished; drop them from the group."""
     config, model = options.config, group.model
     began = time.perf_counter()
-    device = options.device
-    train_loss = _train_epoch(model, group.optimizer, series, train_index, group.active, config, device)
-    validation = validation_mse(model, series, validation_days, config.eval_batch_size, device)
+    device, runner = options.device, group.runner
+    if runner is None:
+        train_loss = _train_epoch(model, group.optimizer, series, train_index, group.active, config, device)
+        validation = validation_mse(model, series, validation_days, config.eval_batch_size, device)
+    else:
+        train_loss = runner.train_epoch(train_index, group.active)
+        validation = runner.validation_mse(validation_days, config.eval_batch_size)
+    rows = runner.rows if runner else list(range(len(group.active)))
     share = (time.perf_counter() - began) / len(group.active)
     for r, replicate in enumerate(group.active):
-        _record_epoch(replicate, model, r, epoch, train_loss[r], validation[r], share, config)
+        _record_epoch(replicate, model, rows[r], epoch, train_loss[r], validation[r], share, config)
         if options.on_epoch and replicate.seed in options.wanted:
             options.on_epoch(replicate.seed, epoch, train_loss[r], validation[r])
     group.epoch = epoch
@@ -175,7 +199,9 @@ def _group_epoch(group: _Group, series, train_index, validation_days, epoch: int
             replicate.result.state_dict = replicate.best_state
             yield replicate.result
     keep = [r for r, replicate in enumerate(group.active) if not replicate.finished]
-    if keep and len(keep) < len(group.active):
+    if keep and len(keep) < len(group.active) and runner:
+        runner.keep(keep)  # frozen in place: the captured shapes stay
+    elif keep and len(keep) < len(group.active):
         group.model, group.optimizer = shrink(model, group.optimizer, keep, config.learning_rate)
     group.active = [group.active[r] for r in keep]
 
@@ -197,6 +223,9 @@ def _fresh_group(architecture, config: TrainConfig, seeds, device, compile_cell:
 
 def _checkpoint_state(group: _Group, seeds: Sequence[int]) -> dict:
     """Everything the rest of the group's training depends on, in ``weights_only`` types."""
+    model, optimizer = group.model, group.optimizer
+    if group.runner and group.runner.rows != list(range(model.replicates)):  # only the active rows
+        model, optimizer = shrink(model, optimizer, group.runner.rows, optimizer.param_groups[0]["lr"])
     replicates = [
         {
             "seed": rep.seed,
@@ -214,8 +243,8 @@ def _checkpoint_state(group: _Group, seeds: Sequence[int]) -> dict:
     return {
         "group": list(seeds),
         "epoch": group.epoch,
-        "model": group.model.state_dict(),
-        "optimizer": group.optimizer.state_dict(),
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
         "replicates": replicates,
     }
 
@@ -278,17 +307,6 @@ def _record_epoch(replicate, model, r, epoch, train_loss, validation, share, con
     else:
         replicate.since_best += 1
         replicate.finished = replicate.since_best >= config.patience
-
-
-def clip_grad_norm_per_replicate_(parameters, max_norm: float) -> torch.Tensor:
-    """``clip_grad_norm_`` applied to each replicate (leading dimension) separately; returns the norms."""
-    grads = [p.grad for p in parameters if p.grad is not None]
-    per_tensor = torch.stack([g.reshape(g.shape[0], -1).norm(dim=1) for g in grads])
-    total = per_tensor.norm(dim=0)
-    coefficient = (max_norm / (total + 1e-6)).clamp(max=1.0)
-    for g in grads:
-        g.mul_(coefficient.view(-1, *([1] * (g.dim() - 1))))
-    return total
 
 
 def shrink(model: EnsembleLSTM, optimizer: torch.optim.Adam, keep: list[int], learning_rate: float):

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from hydroprobe.models.kinds import kind_of
+from hydroprobe.training.device import resolve_cuda_graph
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
@@ -148,6 +149,17 @@ def resolve_engine(engine: str, model_type: str) -> str:
     if engine != "auto":
         return engine
     return "ensemble" if kind_of(model_type).stacks else "sequential"
+
+
+def engine_label(engine: str, cuda_graph: str, device: torch.device) -> str:
+    """The engine as keyed and recorded: ``ensemble+cuda_graph`` where the captured step trains.
+
+    The graph step sums in another order than the eager one on a GPU, so its replicates are
+    keyed apart; elsewhere (CPU, the sequential engine) the label is the engine itself.
+    """
+    if engine == "ensemble" and resolve_cuda_graph(cuda_graph, device):
+        return f"{engine}+cuda_graph"
+    return engine
 
 
 def calibration_environment() -> dict[str, str]:

@@ -1,0 +1,47 @@
+"""``benchmarks/bench_gpu_paper.py --smoke`` runs on CPU in seconds and writes a sane report.
+
+The GPU figures of issue 15 come from this script on a device machine; this keeps it runnable
+(the graph parts are skipped on CPU with a note) so a lent GPU's minutes are not spent on a typo.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+from pathlib import Path
+
+from hydroprobe.data.dataset import normalize, write_prepared
+from tests.training.conftest import TEST, TRAIN, VALIDATION
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_gpu_paper.py"
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("bench_gpu_paper", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_smoke_mode_writes_every_section(salmon, tmp_path):
+    cut = dataclasses.replace(salmon, frame=salmon.frame.loc["1960-12-01":"1962-06-30"])
+    write_prepared(cut, {"train": TRAIN, "validation": VALIDATION, "test": TEST}, tmp_path / "basin")
+    normalize(tmp_path / "basin")
+    out = tmp_path / "out" / "smoke.json"
+    report = load_script().main(["--smoke", "--paper", "--device", "cpu", "--data", str(tmp_path / "basin"),
+                                 "--out", str(out), "--budget-s", "120"])
+    assert json.loads(out.read_text()) == json.loads(json.dumps(report, default=float))
+    assert report["errors"] == []
+    assert {"date_utc", "torch", "device_name", "commit"} <= report["environment"].keys()
+    runs = report["throughput"]["runs"]
+    timed = {(r["engine"], r["replicates"]) for r in runs}
+    assert timed == {(e, r) for e in ("cudnn", "eager") for r in (1, 3)}
+    assert all(r["seconds_per_epoch_all_replicates"] > 0 for r in runs)
+    assert report["throughput"]["skipped"] == [f"graph R={r}: CUDA graphs need a CUDA device" for r in (1, 3)]
+    assert report["parity"]["note"].startswith("CPU: no CUDA graph")
+    assert report["parity"]["train_loss"]["max_abs"] < 1e-5
+    assert report["parity"]["weights"]["max_abs"] < 1e-4
+    stops = report["paper"]["stop_epochs"]
+    assert [s["seed"] for s in stops] == [0, 1, 2]
+    assert all(1 <= s["best_epoch"] <= s["stopped_after_epoch"] <= 3 for s in stops)
