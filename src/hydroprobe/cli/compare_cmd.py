@@ -12,6 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
+from hydroprobe import layout
 from hydroprobe.cli.common import StageContext, add_basin_argument, context
 
 
@@ -42,7 +43,7 @@ def _write_headlines(models: list, metrics: dict, folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for name, base, model in models:
-        climate_path = base / "metrics" / "probes_climate.json"
+        climate_path = base / layout.CLIMATE_METRICS
         climate = json.loads(climate_path.read_text()) if climate_path.is_file() else None
         path = folder / f"{name}.json"
         path.write_text(json.dumps(headline(model.label, metrics, climate, model.kind), indent=2) + "\n")
@@ -61,13 +62,13 @@ def _compare(args: argparse.Namespace) -> int:
     metrics = comparison_metrics(models, skill_floor=float(floor))
     figure_dir = ctx.layout.figures
     figures = write_comparison_figures(models, figure_dir)
-    fragment = ctx.layout.fragments / "comparison.md"
+    fragment = ctx.layout.fragments / layout.FRAGMENTS["comparison"]
     fragment.parent.mkdir(parents=True, exist_ok=True)
     fragment.write_text(comparison_markdown(metrics, figures, fragment.parent))
-    metrics_path = ctx.root / "metrics" / "comparison.json"
+    metrics_path = ctx.root / layout.COMPARISON_METRICS
     metrics_path.parent.mkdir(parents=True, exist_ok=True)
     metrics_path.write_text(json.dumps(metrics, indent=2, allow_nan=False) + "\n")
-    headlines = _write_headlines(named, metrics, ctx.root / "metrics" / "headline")
+    headlines = _write_headlines(named, metrics, ctx.root / layout.HEADLINE_DIR)
     names = " + ".join(model.label for model in models)
     with probe_run(ctx.basin_id, "compare", names, "-", ctx.root):
         import mlflow

@@ -11,7 +11,7 @@ from hydroprobe.data.checks import check_length_and_splits
 from hydroprobe.data.dataset import normalize, write_prepared
 from hydroprobe.data.loaders import load_basin
 from hydroprobe.data.splits import parse_splits
-from hydroprobe.layout import Layout
+from hydroprobe.layout import DATA_METRICS, Layout
 
 
 def _prepare(args: argparse.Namespace) -> int:
@@ -36,7 +36,7 @@ def _normalize(args: argparse.Namespace) -> int:
     ctx = context(args)
     layout = Layout(ctx.root, ctx.basin_id)
     report = normalize(layout.basin_dir)
-    metrics = ctx.root / "metrics" / "data.json"
+    metrics = ctx.root / DATA_METRICS
     metrics.parent.mkdir(parents=True, exist_ok=True)
     # the scaler itself is in scaler.json; the metric is what `dvc exp show` should compare
     summary = {"basin": ctx.basin_id, "out_of_range": report["out_of_range"]}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from hydroprobe.cli.common import add_basin_argument, context
+from hydroprobe.layout import COMBINED_REPORT
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -17,7 +18,7 @@ def _report(args: argparse.Namespace) -> int:
     basin = basin_report(
         ctx.root, ctx.basin_spec.get("name", ctx.basin_id), ctx.basin_id, references, imported
     )
-    path = combined_report(ctx.root, ctx.root / "reports" / "probe_report.md", first=ctx.basin_id)
+    path = combined_report(ctx.root, ctx.root / COMBINED_REPORT, first=ctx.basin_id)
     print(f"basin report {basin.relative_to(ctx.root)}; combined report {path.relative_to(ctx.root)}")
     return 0
 

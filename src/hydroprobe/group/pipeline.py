@@ -28,6 +28,7 @@ from hydroprobe.data.scaler import MinMaxScaler
 from hydroprobe.data.splits import parse_splits
 from hydroprobe.data.summary import mm_per_day_to_m3s
 from hydroprobe.group.settings import GroupPlan
+from hydroprobe.layout import PAPER_CSV
 from hydroprobe.models.simulator import DischargeSimulator, RegionalSimulator, SequenceModelSimulator
 from hydroprobe.probes.climate import run_climate_probes
 from hydroprobe.probes.climate.scenarios import ClimateSettings
@@ -168,7 +169,7 @@ def probe_basin(
 def headline_numbers(paper: dict, climate: dict, label: str, folder: Path) -> dict:
     """Flow from nothing (mm, last zero-precipitation year), mean Case 2 recovery, elasticity error, rules."""
     area = float(paper["observed"]["area_km2"])
-    case1 = pd.read_csv(folder / "plots" / "probes" / "case1.csv")
+    case1 = pd.read_csv(folder / PAPER_CSV["case1"])
     last = case1.loc[case1["year"] == case1["year"].max(), "observed_climatology_discharge_m3s"]
     nothing_mm = flow_volume_km3(last.to_numpy()) * 1e6 / area
     levels = [key for key, level in paper["levels"].items() if level["value"] > 0]

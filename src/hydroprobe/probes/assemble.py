@@ -21,10 +21,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hydroprobe.errors import DataError
+from hydroprobe.layout import BASIN_REPORTS, FRAGMENTS, FRAGMENTS_DIR
 
 #: Known fragments, in report order.
-ORDER = ("training.md", "imported_model.md", "comparison.md", "paper_cases.md", "climate.md")
-BASINS_DIR = Path("reports") / "basins"
+ORDER = (FRAGMENTS["training"], "imported_model.md", FRAGMENTS["comparison"], FRAGMENTS["paper"],
+         FRAGMENTS["climate"])
+BASINS_DIR = BASIN_REPORTS
 TITLE = "# Probe report"
 _LINK = re.compile(r"(\]\()([^)\s]+)(\))")
 
@@ -67,11 +69,11 @@ def basin_report(
     headings (an imported model's fragments live under ``imported/<name>/reports/fragments``)."""
     root = Path(root)
     out_path = root / BASINS_DIR / f"{basin_id}.md"
-    parts = [_joined(root / "reports" / "fragments", out_path.parent)]
+    parts = [_joined(root / FRAGMENTS_DIR, out_path.parent)]
     sections = [("Reference model", root / "references" / name, name) for name in references]
     sections += [("Imported model", root / "imported" / name, name) for name in imported]
     for heading, base, name in sections:
-        fragments = base / "reports" / "fragments"
+        fragments = base / FRAGMENTS_DIR
         if fragment_files(fragments):
             parts.append(f"## {heading}: {name}\n\n" + _demote(_joined(fragments, out_path.parent)))
     text = "\n\n".join([f"# {basin_name}", *parts])

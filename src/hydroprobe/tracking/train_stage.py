@@ -10,7 +10,7 @@ from mlflow.entities import RunStatus
 
 from hydroprobe.data.dataset import BasinDataset
 from hydroprobe.execution.config import ExecutionConfig
-from hydroprobe.layout import Layout
+from hydroprobe.layout import FRAGMENTS, Layout
 from hydroprobe.tracking import store
 from hydroprobe.tracking.fits import Fit, FitInputs, fit_for
 from hydroprobe.tracking.fits import budget as fit_budget
@@ -108,7 +108,7 @@ def run_training(
         outputs.write_all(
             outcome, environment, budget, hydrograph, dataset.series.meta.name, layout.train_metrics,
             layout.replicates_table, layout.train_plots, layout.figures / "train",
-            layout.fragments / "training.md",
+            layout.fragments / FRAGMENTS["training"],
         )
         for path in (layout.train_metrics, layout.replicates_table):
             mlflow.log_artifact(str(path))

@@ -15,6 +15,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from hydroprobe.layout import CLIMATE_FIGURES
+
 
 def _series(result: dict, label: str, names: list[str], metric: str) -> tuple[np.ndarray, ...]:
     """Champion, replicate median, 5 % and 95 % of ``metric`` over scenarios ``names``."""
@@ -75,7 +77,7 @@ def plot_responses(result: dict, folder: Path) -> list[Path]:
         axis.axhline(0, color="black", linewidth=0.5)
         axis.set(title=label, xlabel="ΔP (%)", ylabel="Δ mean annual flow (%)")
         axis.legend(fontsize=7)
-    paths.append(folder / "climate_response_precipitation.png")
+    paths.append(folder / CLIMATE_FIGURES["precipitation"])
     figure.tight_layout()
     figure.savefig(paths[-1], dpi=120)
     plt.close(figure)
@@ -95,7 +97,7 @@ def plot_responses(result: dict, folder: Path) -> list[Path]:
             axis.axhline(0, color="black", linewidth=0.5)
             axis.set(title=label, xlabel="ΔT (°C)", ylabel=unit)
             axis.legend(fontsize=7)
-    paths.append(folder / "climate_response_temperature.png")
+    paths.append(folder / CLIMATE_FIGURES["temperature"])
     figure.tight_layout()
     figure.savefig(paths[-1], dpi=120)
     plt.close(figure)

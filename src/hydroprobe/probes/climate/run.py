@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hydroprobe import layout
 from hydroprobe.data.basin import INPUTS, PRECIPITATION, TEMPERATURE
 from hydroprobe.data.dataset import BasinDataset
 from hydroprobe.errors import DataError
@@ -32,10 +33,10 @@ from hydroprobe.probes.climate.signatures import (
 )
 from hydroprobe.probes.units import UnitMap, in_process
 
-METRICS_FILE = Path("metrics/probes_climate.json")
-HYDROGRAPH_DIR = Path("plots/climate")
-FIGURE_DIR = Path("reports/figures")
-REPORT_FILE = Path("reports/fragments/climate.md")
+METRICS_FILE = layout.CLIMATE_METRICS
+HYDROGRAPH_DIR = layout.CLIMATE_PLOTS
+FIGURE_DIR = layout.FIGURES_DIR
+REPORT_FILE = layout.FRAGMENTS_DIR / layout.FRAGMENTS["climate"]
 
 Models = dict[str, tuple[DischargeSimulator, list[DischargeSimulator]]]
 
@@ -227,7 +228,7 @@ def run_climate_probes(
         "models": results,
     }
     figures = plot_responses(result, out_dir / FIGURE_DIR)
-    figures.append(plot_hydrographs(hydrographs, out_dir / FIGURE_DIR / "climate_hydrograph.png"))
+    figures.append(plot_hydrographs(hydrographs, out_dir / FIGURE_DIR / layout.CLIMATE_FIGURES["hydrograph"]))
     write_report(result, out_dir / REPORT_FILE, figures)
     written = [*csv_files, *figures, out_dir / REPORT_FILE, out_dir / METRICS_FILE]
     result["outputs"] = [path.relative_to(out_dir).as_posix() for path in written]

@@ -20,13 +20,11 @@ from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from hydroprobe.layout import COMPARE_FIGURES
 from hydroprobe.probes.compare.inputs import ModelInput
 from hydroprobe.probes.compare.metrics import CASE1_SCENARIO, case2_level_keys
 
-FIGURES = {
-    "case2_balance": "compare_case2_balance.png",
-    "case1_hydrographs": "compare_case1.png",
-}
+FIGURES = COMPARE_FIGURES
 
 #: Stacked balance terms and colours, as in the paper-probe balance figure (residual last).
 BALANCE_STACK = {

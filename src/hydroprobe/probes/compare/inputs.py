@@ -17,14 +17,15 @@ from pathlib import Path
 
 import pandas as pd
 
+from hydroprobe import layout
 from hydroprobe.errors import DataError
 from hydroprobe.models.kinds import ModelKind, kind_of
 
-TRAIN_FILE = Path("metrics/train.json")
-PAPER_FILE = Path("metrics/probes_paper.json")
-CASE1_FILE = Path("plots/probes/case1.csv")
+TRAIN_FILE = layout.TRAIN_METRICS
+PAPER_FILE = layout.PAPER_METRICS
+CASE1_FILE = layout.PAPER_CSV["case1"]
 #: Reference models' outputs live under ``<root>/REFERENCES_DIR/<kind>``.
-REFERENCES_DIR = Path("references")
+REFERENCES_DIR = Path(layout.REFERENCES_DIR)
 #: Imported models' outputs live under ``<root>/IMPORTED_DIR/<name>``.
 IMPORTED_DIR = Path("imported")
 

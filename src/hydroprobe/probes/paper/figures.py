@@ -16,12 +16,9 @@ from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-FIGURES = {
-    "case1": "probes_case1.png",
-    "case2": "probes_case2.png",
-    "case2_mass": "probes_case2_mass.png",
-    "case2_balance": "probes_case2_balance.png",
-}
+from hydroprobe.layout import PAPER_FIGURES
+
+FIGURES = PAPER_FIGURES
 
 #: Stacked terms of the added-water balance and their colours (residual last: what is unaccounted).
 BALANCE_STACK = {

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hydroprobe import layout
 from hydroprobe.data.basin import TEMPERATURE
 from hydroprobe.data.dataset import BasinDataset
 from hydroprobe.data.scaler import MinMaxScaler
@@ -38,10 +39,10 @@ from hydroprobe.probes.spread import band, spread_tree
 from hydroprobe.probes.units import UnitMap, in_process
 from hydroprobe.probes.water_balance import case2_water_balance
 
-METRICS_FILE = Path("metrics/probes_paper.json")
-CSV_FILES = {"case1": Path("plots/probes/case1.csv"), "case2": Path("plots/probes/case2.csv")}
-FIGURE_DIR = Path("reports/figures")
-FRAGMENT_FILE = Path("reports/fragments/paper_cases.md")
+METRICS_FILE = layout.PAPER_METRICS
+CSV_FILES = layout.PAPER_CSV
+FIGURE_DIR = layout.FIGURES_DIR
+FRAGMENT_FILE = layout.FRAGMENTS_DIR / layout.FRAGMENTS["paper"]
 
 CONVENTIONS = {
     "year": f"{DAYS_PER_YEAR}-day years: 29 February is dropped before day-of-year averaging",
