@@ -22,7 +22,7 @@ SECONDS_PER_DAY = 86_400.0
 MONTHS = tuple(calendar.month_abbr[1:])  # ("Jan", ..., "Dec")
 
 
-def discharge_mm_per_day(discharge_m3s: pd.Series, area_km2: float) -> pd.Series:
+def discharge_mm_per_day(discharge_m3s: pd.Series | np.ndarray, area_km2: float) -> pd.Series | np.ndarray:
     """m³/s → mm/d over the basin: Q × 86400 s / (area km² × 10⁶ m²) × 10³ mm/m."""
     return discharge_m3s * SECONDS_PER_DAY / (area_km2 * 1e3)
 

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hydroprobe.data.summary import discharge_mm_per_day
 from hydroprobe.models.simulator import FLUX_NAMES
 
 #: The six free parameters, in RavenPy's order, with the bounds of RavenPy's
@@ -50,7 +51,6 @@ DEFAULT_BOUNDS = {
 }
 #: Probe years carry no dates; they run on this calendar (a 365-day year, like the probes').
 PROBE_START = "2001-01-01"
-_SECONDS_PER_DAY = 86_400.0
 
 
 def raven_available() -> bool:
@@ -262,7 +262,7 @@ def _read_outputs(output: Path, days: int, area_km2: float, precise: bool) -> Ra
         raise RuntimeError(f"Raven returned {len(discharge)} days for {days} days of forcing ({output})")
     return RavenRun(
         discharge_m3s=discharge,
-        flow_mm=discharge * _SECONDS_PER_DAY / (area_km2 * 1e3),
+        flow_mm=discharge_mm_per_day(discharge, area_km2),
         et_mm=np.diff(losses)[:days],
         storage_mm=total[1 : days + 1],
         mass_balance_error_mm=storage["MB Error"].to_numpy(dtype=np.float64)[1 : days + 1],

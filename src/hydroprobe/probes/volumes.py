@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-SECONDS_PER_DAY = 86_400.0
+from hydroprobe.data.summary import SECONDS_PER_DAY
+
 M3_PER_KM3 = 1e9
 
 

@@ -25,16 +25,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from hydroprobe.data.summary import discharge_mm_per_day
 from hydroprobe.models.simulator import DischargeSimulator
 from hydroprobe.probes.hypothetical import DAYS_PER_YEAR, Scenario, spinup_years
-from hydroprobe.probes.volumes import SECONDS_PER_DAY
 
 TERMS = ("added", "flow", "et", "storage_change", "residual")
-
-
-def m3s_to_mm_per_day(flow_m3s: np.ndarray, area_km2: float) -> np.ndarray:
-    """Volumetric flow (m³/s) → depth over the basin per day (mm/d)."""
-    return np.asarray(flow_m3s, dtype=np.float64) * SECONDS_PER_DAY / (area_km2 * 1e3)
 
 
 def annual_fluxes(
@@ -49,7 +44,7 @@ def annual_fluxes(
     precipitation = np.full(years, float(np.sum(scenario.precipitation)))
     if not simulator.has_fluxes:
         unavailable = np.full(years, np.nan)
-        flow = m3s_to_mm_per_day(flow_m3s, area_km2).sum(axis=1)
+        flow = discharge_mm_per_day(np.asarray(flow_m3s, dtype=np.float64), area_km2).sum(axis=1)
         return {
             "precipitation": precipitation,
             "flow": flow,

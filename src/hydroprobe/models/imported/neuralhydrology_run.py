@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from hydroprobe.data.basin import INPUTS, PRECIPITATION, TEMPERATURE
+from hydroprobe.data.summary import SECONDS_PER_DAY
 from hydroprobe.errors import ConfigError, HydroprobeError
 from hydroprobe.models.simulator import KeepsNoWaterBalance
 
@@ -37,7 +38,6 @@ INSTALL_HINT = "pip install 'hydroprobe[neuralhydrology]'"
 #: Models whose forward pass reads ``x_d`` (per-feature dict), ``x_s`` and ``x_one_hot`` at one frequency.
 SUPPORTED_MODELS = ("cudalstm", "ealstm", "customlstm", "gru")
 DISCHARGE_UNITS = ("m3/s", "mm/d")
-SECONDS_PER_DAY = 86_400
 #: Name patterns that identify a probe variable among a config's ``dynamic_inputs``.
 GUESSES = {
     PRECIPITATION: re.compile(r"prcp|precip|rain|^p$|^pr$|^tp$", re.IGNORECASE),
