@@ -12,17 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from hydroprobe.training.metrics import spread
 
-def spread(values: Sequence[float]) -> dict[str, float]:
-    """Median, 5th and 95th percentile (NaN for no values)."""
-    if len(values) == 0:
-        return {"median": float("nan"), "p05": float("nan"), "p95": float("nan")}
-    array = np.asarray(values, dtype=np.float64)
-    return {
-        "median": float(np.median(array)),
-        "p05": float(np.percentile(array, 5)),
-        "p95": float(np.percentile(array, 95)),
-    }
+__all__ = ["band", "spread", "spread_tree"]
 
 
 def spread_tree(champion: Any, replicates: Sequence[Any]) -> Any:

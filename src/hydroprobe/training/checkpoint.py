@@ -1,6 +1,6 @@
 """Unfinished replicates saved at epoch boundaries, so a killed run resumes instead of starting over.
 
-The finished-replicate cache (:class:`~hydroprobe.training.replicates.ReplicateCache`)
+The finished-replicate cache (:class:`~hydroprobe.training.cache.ReplicateCache`)
 only helps once a replicate is done; the ensemble engine trains all replicates
 of a group together, so a ``kill -9`` before the first one finishes used to lose
 every epoch. A checkpoint holds everything the rest of the run depends on --

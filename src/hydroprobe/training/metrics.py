@@ -7,6 +7,8 @@ hydrological literature (Nash & Sutcliffe 1970; Gupta et al. 2009 for KGE).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 
@@ -53,3 +55,18 @@ METRICS = {"nse": nse, "kge": kge, "rmse": rmse, "r": pearson_r}
 
 def all_metrics(observed: np.ndarray, simulated: np.ndarray) -> dict[str, float]:
     return {name: fn(observed, simulated) for name, fn in METRICS.items()}
+
+
+def spread(values: Sequence[float]) -> dict[str, float]:
+    """Median, 5th and 95th percentile over replicates (linear interpolation; NaN for no values).
+
+    One seed's number may be luck; every replicated number is reported as this spread.
+    """
+    if len(values) == 0:
+        return {"median": float("nan"), "p05": float("nan"), "p95": float("nan")}
+    array = np.asarray(values, dtype=np.float64)
+    return {
+        "median": float(np.median(array)),
+        "p05": float(np.percentile(array, 5)),
+        "p95": float(np.percentile(array, 95)),
+    }

@@ -15,7 +15,7 @@ early stopping on the validation NSE* loss restores the best epoch. Replicate
 ``k`` uses seed ``seed + k``; the selected replicate has the highest **median
 validation NSE over basins** (ties: lowest seed); test metrics are computed
 but never consulted. Finished replicates are cached by recipe hash and seed
-(:class:`~hydroprobe.training.replicates.ReplicateCache`); unlike the
+(:class:`~hydroprobe.training.cache.ReplicateCache`); unlike the
 single-basin engines there is no mid-replicate checkpoint.
 """
 
@@ -34,9 +34,10 @@ from hydroprobe.data.basin import DISCHARGE
 from hydroprobe.data.regional import RegionalData, RegionalWindows, regional_windows
 from hydroprobe.data.splits import SPLIT_NAMES
 from hydroprobe.training import metrics
+from hydroprobe.training.cache import ReplicateCache
 from hydroprobe.training.config import ModelConfig, TrainConfig, config_hash
 from hydroprobe.training.fingerprint import runtime_environment
-from hydroprobe.training.replicates import ReplicateCache, ReplicateObserver
+from hydroprobe.training.replicates import ReplicateObserver
 from hydroprobe.training.trainer import EpochCallback, ReplicateResult, init_model, predict_normalized
 
 #: ε of the NSE* loss (Kratzert et al. 2019).

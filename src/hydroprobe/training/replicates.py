@@ -12,8 +12,6 @@ never consulted.
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +25,7 @@ from hydroprobe.data.dataset import BasinDataset
 from hydroprobe.data.splits import SPLIT_NAMES
 from hydroprobe.data.windows import SampleIndex, WindowedSeries
 from hydroprobe.training import metrics
+from hydroprobe.training.cache import ReplicateCache
 from hydroprobe.training.checkpoint import Checkpoints
 from hydroprobe.training.config import ModelConfig, TrainConfig, config_hash
 from hydroprobe.training.ensemble import MAX_GROUP, train_ensemble
@@ -82,58 +81,8 @@ class TrainingOutcome:
         for split in SPLIT_NAMES:
             out[split] = {}
             for name in metrics.METRICS:
-                values = np.array([o.metrics[split][name] for o in self.replicates])
-                out[split][name] = {
-                    "median": float(np.median(values)),
-                    "p05": float(np.percentile(values, 5)),
-                    "p95": float(np.percentile(values, 95)),
-                }
+                out[split][name] = metrics.spread([o.metrics[split][name] for o in self.replicates])
         return out
-
-
-class ReplicateCache:
-    """Finished replicates on disk, keyed by recipe hash and seed."""
-
-    def __init__(self, root: Path, recipe_hash: str):
-        self.folder = root / recipe_hash
-
-    def _paths(self, seed: int) -> tuple[Path, Path]:
-        return self.folder / f"seed_{seed}.pt", self.folder / f"seed_{seed}.json"
-
-    def load(self, seed: int) -> ReplicateResult | None:
-        weights, record = self._paths(seed)
-        if not (weights.is_file() and record.is_file()):
-            return None
-        info = json.loads(record.read_text())
-        state = torch.load(weights, map_location="cpu", weights_only=True)
-        return ReplicateResult(
-            seed=seed,
-            state_dict=state,
-            train_loss=info["train_loss"],
-            validation_loss=info["validation_loss"],
-            best_epoch=info["best_epoch"],
-            seconds=info["seconds"],
-        )
-
-    def save(self, result: ReplicateResult) -> None:
-        """Weights first, record last: a record only ever exists beside complete weights."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        weights, record = self._paths(result.seed)
-        _atomic(weights, lambda p: torch.save(result.state_dict, p))
-        info = {
-            "seed": result.seed,
-            "train_loss": result.train_loss,
-            "validation_loss": result.validation_loss,
-            "best_epoch": result.best_epoch,
-            "seconds": result.seconds,
-        }
-        _atomic(record, lambda p: p.write_text(json.dumps(info)))
-
-
-def _atomic(path: Path, write) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    os.replace(tmp, path)
 
 
 def split_samples(dataset: BasinDataset, series: WindowedSeries) -> dict[str, SampleIndex]:
