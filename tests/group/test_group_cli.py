@@ -30,7 +30,7 @@ def test_disabled_group_writes_markers_only(tmp_path, shared_data, params, monke
 
 
 def test_group_train_probe_report_on_three_basins(tmp_path, shared_data, params, monkeypatch) -> None:
-    root = make_group_project(tmp_path / "p", shared_data, params)
+    root = make_group_project(tmp_path / "p", shared_data, params, ungauged_folds=3)
     monkeypatch.chdir(root)
     threads = torch.get_num_threads()
     try:
@@ -62,6 +62,22 @@ def test_group_train_probe_report_on_three_basins(tmp_path, shared_data, params,
     assert summary["regional"]["test_nse"]["median"] == pytest.approx(sorted(nse)[1])
     assert (root / "reports/groups/camels_snow/cdf_nse_recovery.png").is_file()
     assert (root / "reports/groups/camels_snow/vs_frac_snow.png").is_file()
+    # prediction in ungauged basins: each basin once, by a model trained on the two others
+    ungauged = trained["ungauged"]["basins"]
+    assert sorted(u["fold"] for u in ungauged.values()) == [0, 1, 2]
+    assert all(b not in u["trained_on"] and len(u["trained_on"]) == 2 for b, u in ungauged.items())
+    held = sorted(u["metrics"]["test"]["nse"] for u in ungauged.values())
+    assert "3-fold over basins" in report and f"Median test NSE **{held[1]:.3f}**" in report
+
+
+def test_ungauged_folds_outside_the_group_are_refused(tmp_path, shared_data, params) -> None:
+    from hydroprobe.config import load_params
+    from hydroprobe.errors import ConfigError
+    from hydroprobe.group.settings import group_plan
+
+    root = make_group_project(tmp_path / "p", shared_data, params, ungauged_folds=4)
+    with pytest.raises(ConfigError, match=r"group.ungauged_folds must be 0 \(off\) or between 2 and the 3 "):
+        group_plan(load_params(root), root)
 
 
 def test_selected_regional_replicate_has_the_highest_median_validation_nse() -> None:

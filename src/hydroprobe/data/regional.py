@@ -152,11 +152,40 @@ def load_regional(
         root = Path(raw_dir) / str(spec.get("root", DEFAULT_ROOT))
         raw[basin_id] = read_static_attributes(root, str(spec["gauge_id"]), basin_id, tuple(static_names))
     assert splits is not None
+    return fit_regional(group_id, series, raw, splits, tuple(static_names))
+
+
+def fit_regional(
+    group_id: str, series: dict[str, BasinSeries], raw: dict[str, dict[str, float]], splits: Splits,
+    static_names: tuple[str, ...],
+) -> RegionalData:
+    """The basins of ``series``, with the scalers fitted on them alone (training days, attributes)."""
     start, end = splits["train"]
     train = pd.concat([_depth(s).loc[start:end] for s in series.values()], ignore_index=True)
     scaler = MinMaxScaler.fit(train, COLUMNS)
-    static = StaticScaler.fit(raw, tuple(static_names))
+    static = StaticScaler.fit(raw, static_names)
     return RegionalData(group_id, series, raw, splits, scaler, static, _fingerprint(series, raw, splits))
+
+
+def hold_out(data: RegionalData, held: list[str]) -> tuple[RegionalData, RegionalData]:
+    """``(training, ungauged)``: the other basins refitted alone, and ``held`` seen through their scalers.
+
+    Prediction in ungauged basins: the held-out basins' discharge, training days and
+    attributes must not reach the model, so the scalers are fitted again on the
+    training basins only; the held-out basins are then normalised with those scalers,
+    from their forcing and attributes, as a basin without a gauge would be.
+    """
+    unknown = sorted(set(held) - set(data.basin_ids))
+    if unknown or not held or len(held) == len(data.basin_ids):
+        raise DataError(f"group {data.group_id}: cannot hold out {held} of {data.basin_ids}: "
+                        "hold out at least one and at most all but one of the group's basins")
+    keep = [b for b in data.basin_ids if b not in held]
+    training = fit_regional(data.group_id, {b: data.series[b] for b in keep},
+                            {b: data.static_raw[b] for b in keep}, data.splits, data.static.names)
+    ungauged = RegionalData(data.group_id, {b: data.series[b] for b in held},
+                            {b: data.static_raw[b] for b in held}, data.splits, training.scaler,
+                            training.static, f"{training.fingerprint}:ungauged:{','.join(held)}")
+    return training, ungauged
 
 
 def _depth(series: BasinSeries) -> pd.DataFrame:

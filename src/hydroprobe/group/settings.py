@@ -21,7 +21,8 @@ from hydroprobe.errors import ConfigError
 from hydroprobe.models.kinds import KINDS
 from hydroprobe.training.config import ModelConfig, TrainConfig
 
-KEYS = ("enabled", "id", "gauges", "single_basin_gauges", "static_attributes", "model", "train")
+KEYS = ("enabled", "id", "gauges", "single_basin_gauges", "static_attributes", "model", "train",
+        "ungauged_folds")
 
 
 @dataclass
@@ -36,6 +37,7 @@ class GroupPlan:
     model: ModelConfig
     train: TrainConfig
     all_gauges: int  # gauges in groups.<id> before the subset: the report says "4 of 35"
+    ungauged_folds: int = 0  # k of the k-fold over basins (prediction in ungauged basins); 0 = off
 
     def params_with_basins(self, params: dict) -> dict:
         """``params`` with the group's basins added under ``basins`` (probe settings read them there)."""
@@ -57,6 +59,7 @@ class GroupPlan:
             "replicates": self.train.replicates,
             "batch_size": self.train.batch_size,
             "learning_rate": self.train.learning_rate,
+            "ungauged_folds": self.ungauged_folds,
         }
 
 
@@ -120,6 +123,10 @@ def group_plan(params: dict, root: Path, group_id: str | None = None) -> GroupPl
             "the single-basin baseline and the regional model are the same kind of network"
         )
     train = build(TrainConfig, {**(params.get("train") or {}), **(block.get("train") or {})}, "group.train")
+    folds = block.get("ungauged_folds", 0)
+    if not isinstance(folds, int) or folds == 1 or not 0 <= folds <= len(specs):
+        raise ConfigError(f"params.yaml: group.ungauged_folds must be 0 (off) or between 2 and the "
+                          f"{len(specs)} basins of group.gauges (got {folds!r})")
     return GroupPlan(
-        group_id, bool(block.get("enabled", False)), specs, single_ids, names, model, train, len(full)
+        group_id, bool(block.get("enabled", False)), specs, single_ids, names, model, train, len(full), folds
     )

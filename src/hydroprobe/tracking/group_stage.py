@@ -39,6 +39,7 @@ from hydroprobe.training.fingerprint import runtime_environment
 from hydroprobe.training.progress import ConsoleProgress
 from hydroprobe.training.regional import RegionalReplicate, median_over_basins, train_regional_replicates
 from hydroprobe.training.replicates import ReplicateOutcome
+from hydroprobe.training.ungauged import predict_ungauged
 
 REFERENCE = "regional-lstm"
 
@@ -210,6 +211,7 @@ def run_group_training(
     data = load_regional(plan.group_id, plan.specs, _raw_dir(root, params), plan.static_names)
     regional = _train_regional(root, plan, data, experiment_id, tags)
     singles = _train_singles(root, plan, params, experiment_id, tags, execution or ExecutionConfig())
+    ungauged = _predict_ungauged(root, plan, data) if plan.ungauged_folds else None
     record = {
         "group": plan.group_id,
         "profile": plan.profile(),
@@ -227,9 +229,22 @@ def run_group_training(
         "single_basin_ids": plan.single_ids,
         "regional": regional,
         "single": singles,
+        "ungauged": ungauged,
     }
     pipeline.write_json(pipeline.train_record_path(root, plan.group_id), record)
     return record
+
+
+def _predict_ungauged(root: Path, plan: GroupPlan, data: RegionalData) -> dict:
+    """k-fold over basins: each basin's scores from the model trained on the other folds (not registered)."""
+    print(f"prediction in ungauged basins: {plan.ungauged_folds}-fold over {len(data.basin_ids)} basins",
+          flush=True)
+    device = resolve_device(plan.train.device)
+    cache = Layout(root, plan.group_id).replicate_cache / "ungauged"
+    basins = predict_ungauged(data, plan.model, plan.train, plan.ungauged_folds, cache, device)
+    return {"folds": plan.ungauged_folds,
+            "basins": {b: {"fold": u.fold, "trained_on": u.trained_on, "metrics": u.metrics}
+                       for b, u in basins.items()}}
 
 
 def _download(run_id: str) -> dict:
