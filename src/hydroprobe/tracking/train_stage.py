@@ -23,6 +23,7 @@ from hydroprobe.tracking.training_run import (
     MlflowReplicateObserver,
     flat_params,
     log_convergence,
+    log_ensemble,
     log_training_summary,
     protocol_tag,
 )
@@ -31,6 +32,7 @@ from hydroprobe.training.calibration import CalibrationConfig, calibrate_replica
 from hydroprobe.training.config import ModelConfig, TrainConfig
 from hydroprobe.training.convergence import Budget, convergence_summary
 from hydroprobe.training.device import configure_cpu, resolve_device
+from hydroprobe.training.ensemble_mean import ensemble_metrics
 from hydroprobe.training.fingerprint import calibration_environment, resolve_engine, runtime_environment
 from hydroprobe.training.progress import ConsoleProgress
 from hydroprobe.training.replicates import (
@@ -168,10 +170,13 @@ def run_training(
         hydrograph = outputs.test_hydrograph(dataset, test_days, simulated)
         budget = training_budget(steps, conceptual, reference)
         log_convergence(convergence_summary(outcome, budget), observer)
+        ensemble = ensemble_metrics(outcome, dataset, conceptual, window, train.eval_batch_size, device,
+                                    calibration.warmup_years)
+        log_ensemble(ensemble)
         outputs.write_all(
             outcome, environment, budget, hydrograph, dataset.series.meta.name, layout.train_metrics,
             layout.replicates_table, layout.train_plots, layout.figures / "train",
-            layout.fragments / "training.md",
+            layout.fragments / "training.md", ensemble,
         )
         for path in (layout.train_metrics, layout.replicates_table):
             mlflow.log_artifact(str(path))
@@ -186,6 +191,7 @@ def run_training(
             "validation_nse": best.metrics["validation"]["nse"],
             "config_hash": outcome.config_hash,
             "model_spec": spec,
+            "ensemble": {"seeds": ensemble["seeds"], "validation_nse": ensemble["validation"]["nse"]},
         }
     layout.train_run.write_text(json.dumps(record, indent=2) + "\n")
     return record
