@@ -7,6 +7,7 @@ its fluxes are their mean and the Case 2 balance still closes.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -92,3 +93,42 @@ def test_mean_fluxes_of_mclstm_members_close_the_water_balance(salmon_dataset):
         for term, value in balance.items():  # the balance is linear: ensemble = mean of members' balances
             mean = (member_balances[0][key][term] + member_balances[1][key][term]) / 2
             assert value == pytest.approx(mean, rel=1e-6, abs=1e-6 * added)
+
+
+def _leaves(tree, path=()):
+    """``(path, value)`` of every number in a plain result tree."""
+    if isinstance(tree, dict):
+        for key, value in tree.items():
+            yield from _leaves(value, (*path, key))
+    elif isinstance(tree, int | float) and not isinstance(tree, bool):
+        yield path, tree
+
+
+def test_paper_probe_ensemble_from_replicate_runs_equals_probing_the_ensemble_model(
+    tiny_lstms, salmon_dataset, tmp_path
+):
+    from hydroprobe.probes.paper import ProbeSettings, run_paper_probes
+
+    settings = ProbeSettings(years=1, accumulation_season=("10-15", "03-15"))
+    result = run_paper_probes(tiny_lstms[0], tiny_lstms, salmon_dataset, settings, tmp_path / "members")
+    ensemble = ReplicateEnsemble("ensemble", list(tiny_lstms), seeds=[0, 1])
+    direct = run_paper_probes(ensemble, [], salmon_dataset, settings, tmp_path / "model")
+    assert result["ensemble"]["members"] == 2
+    compared = 0
+    for case in ("case1", "case2"):
+        for path, value in _leaves(result["ensemble"][case]):
+            node = direct[case]
+            for key in path:
+                node = node[key]
+            assert value == pytest.approx(node["champion"], rel=1e-9, abs=1e-9), (case, path)
+            compared += 1
+    assert compared > 50
+    # the ensemble differs from the champion it sits beside
+    peak = result["case1"]["observed_climatology"]["peak_flow_m3s"]["champion"]
+    assert result["ensemble"]["case1"]["observed_climatology"]["peak_flow_m3s"] != pytest.approx(peak)
+
+    members = pd.read_csv(tmp_path / "members/plots/probes/case1.csv")
+    model = pd.read_csv(tmp_path / "model/plots/probes/case1.csv")
+    column = "observed_climatology_discharge_m3s"
+    np.testing.assert_allclose(members[f"{column}_ensemble"], model[column], rtol=1e-5)
+    assert "Ensemble mean" in (tmp_path / "members/reports/fragments/paper_cases.md").read_text()

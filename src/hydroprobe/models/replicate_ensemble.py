@@ -21,10 +21,10 @@ from hydroprobe.models.simulator import FLUX_NAMES, DischargeSimulator, has_flux
 
 
 def mean_of(series: Sequence[np.ndarray]) -> np.ndarray:
-    """Day-by-day mean of equal-length arrays; NaN wherever any member is NaN (no partial means)."""
+    """Element-wise mean of equal-shape arrays; NaN wherever any member is NaN (no partial means)."""
     if not series:
         raise ValueError("an ensemble needs at least one member")
-    return np.mean(np.vstack([np.asarray(s, dtype=np.float64) for s in series]), axis=0)
+    return np.mean(np.stack([np.asarray(s, dtype=np.float64) for s in series]), axis=0)
 
 
 @dataclass
