@@ -114,3 +114,14 @@ def test_register_again_adds_no_version_and_best_validation_picks_the_higher(in_
         register(in_project, "salmon_river", candidate="newest")
     register(in_project, "salmon_river")  # back to the default for the tests that follow
     assert str(client.get_model_version_by_alias(NAME, "challenger").version) == "1"
+
+
+def test_probe_paper_runs_on_the_registered_ensemble(in_project):
+    assert main(["probe", "paper", "--alias", "ensemble"]) == 0
+    result = json.loads((in_project / "metrics/probes_paper.json").read_text())
+    assert result["champion"] == f"{NAME} v2 (ensemble of 3)"
+    assert result["replicates"] == ["seed 0", "seed 1", "seed 2"] and result["ensemble"]["members"] == 3
+    # the champion is the ensemble, so the ensemble read off its members' runs is the champion again
+    case1 = result["case1"]["observed_climatology"]
+    ensemble = result["ensemble"]["case1"]["observed_climatology"]
+    assert ensemble["peak_flow_m3s"] == pytest.approx(case1["peak_flow_m3s"]["champion"], rel=1e-9)
