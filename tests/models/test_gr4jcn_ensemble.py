@@ -8,16 +8,10 @@ import pytest
 from hydroprobe.data.basin import DISCHARGE, PRECIPITATION, TEMPERATURE, BasinSeries
 from hydroprobe.data.dataset import BasinDataset, normalize, write_prepared
 from hydroprobe.data.splits import parse_splits
-from hydroprobe.models.gr4jcn import raven_available
+from hydroprobe.models.gr4jcn import GR4JCNSimulator, raven_available
 from hydroprobe.models.replicate_ensemble import ReplicateEnsemble
-from hydroprobe.models.simulator import has_fluxes
 from hydroprobe.training import metrics
-from hydroprobe.training.calibration import (
-    CalibrationConfig,
-    build_simulator,
-    calibrate_replicates,
-    simulate_record,
-)
+from hydroprobe.training.calibration import CalibrationConfig, calibrate_replicates, simulate_record
 from hydroprobe.training.ensemble_mean import ensemble_metrics
 
 pytestmark = pytest.mark.skipif(not raven_available(), reason="needs the 'raven' extra (bash setup.sh)")
@@ -52,10 +46,12 @@ def test_ensemble_metrics_of_calibration_replicates_by_hand(calibrated):
 
 def test_gr4j_ensemble_is_the_mean_and_its_fluxes_close_every_day(calibrated):
     dataset, _, outcome = calibrated
-    members = [build_simulator(f"seed {o.seed}", outcome.architecture, o.result.state_dict)
+    arch = outcome.architecture
+    members = [GR4JCNSimulator(f"seed {o.seed}", {k: float(v) for k, v in o.result.state_dict.items()},
+                               arch["area_km2"], arch["latitude"], arch["longitude"], arch["spinup_days"])
                for o in outcome.replicates]
     ensemble = ReplicateEnsemble("gr4j ensemble", members, [0, 1])
-    assert has_fluxes(ensemble) and ensemble.spinup_days == members[0].spinup_days
+    assert ensemble.has_fluxes and ensemble.spinup_days == members[0].spinup_days
     frame = dataset.series.frame.loc["1984-01-01":"1987-12-31"]
     forcing = frame[PRECIPITATION].to_numpy(), frame[TEMPERATURE].to_numpy()
     runs = [m.simulate(*forcing) for m in members]

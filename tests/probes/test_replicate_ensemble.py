@@ -14,7 +14,7 @@ import torch
 from hydroprobe.data.basin import DISCHARGE, PRECIPITATION, TEMPERATURE
 from hydroprobe.models import build_model
 from hydroprobe.models.replicate_ensemble import ReplicateEnsemble
-from hydroprobe.models.simulator import DischargeSimulator, SequenceModelSimulator, has_fluxes
+from hydroprobe.models.simulator import DischargeSimulator, SequenceModelSimulator
 from hydroprobe.probes.hypothetical import simulate_years
 from hydroprobe.probes.paper.case2 import case2_levels, case2_scenarios
 from hydroprobe.probes.paper.reference import observed_reference
@@ -41,7 +41,7 @@ def test_prediction_is_the_mean_of_the_members_on_real_windows(tiny_lstms, salmo
     np.testing.assert_allclose(predicted[window - 1 :], mean, rtol=1e-12)
     # the members differ, so the mean is not just one of them
     assert np.abs(members[0] - members[1])[window - 1 :].max() > 1.0
-    assert not has_fluxes(ensemble)  # LSTM members keep no water balance
+    assert not ensemble.has_fluxes  # LSTM members keep no water balance
     with pytest.raises(TypeError, match="water balance"):
         ensemble.simulate_fluxes(precipitation, temperature)
 
@@ -64,7 +64,7 @@ def test_mean_fluxes_of_mclstm_members_close_the_water_balance(salmon_dataset):
     scaler = salmon_dataset.scaler
     members = [_mclstm(scaler, 0, 5.0), _mclstm(scaler, 1, 4.0)]
     ensemble = ReplicateEnsemble("mclstm ensemble", members, seeds=[0, 1])
-    assert has_fluxes(ensemble)
+    assert ensemble.has_fluxes
     precipitation, temperature = _forcing(salmon_dataset, "1998-01-01", "1998-12-31")
     fluxes = ensemble.simulate_fluxes(precipitation, temperature)
     member_fluxes = [m.simulate_fluxes(precipitation, temperature) for m in members]

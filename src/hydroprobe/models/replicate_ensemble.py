@@ -17,7 +17,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hydroprobe.models.simulator import FLUX_NAMES, DischargeSimulator, has_fluxes
+from hydroprobe.models.simulator import FLUX_NAMES, DischargeSimulator
+
+
+def keeps_balance(member: DischargeSimulator) -> bool:
+    """Whether a member offers ``simulate_fluxes`` and says it accounts for its water (``has_fluxes``)."""
+    return callable(getattr(member, "simulate_fluxes", None)) and bool(getattr(member, "has_fluxes", True))
 
 
 def mean_of(series: Sequence[np.ndarray]) -> np.ndarray:
@@ -58,7 +63,7 @@ class ReplicateEnsemble:
     @property
     def has_fluxes(self) -> bool:
         """Only when every member keeps a water balance: a mean of some members' fluxes would not close."""
-        return all(has_fluxes(m) for m in self.members)
+        return all(keeps_balance(m) for m in self.members)
 
     def simulate_fluxes(self, precipitation: np.ndarray, temperature: np.ndarray) -> dict[str, np.ndarray]:
         """Members' mean ``flow_mm``, ``et_mm`` and ``storage_mm``: the mean of closed balances is closed."""
