@@ -107,6 +107,7 @@ def test_a_pyfunc_model_probes_like_the_native_one(in_project, pyfunc_version):
     assert main(["compare"]) == 0
     comparison = json.loads((root / "metrics/comparison.json").read_text())
     assert "pyfunc (imported)" in json.dumps(comparison)
+    assert list(comparison["ensemble"]["per_model"]) == ["LSTM"]  # the imported model has no replicates
     assert main(["report"]) == 0
     report = (root / "reports/basins/salmon_river.md").read_text()
     section = report[report.index("## Imported model: pyfunc") :]

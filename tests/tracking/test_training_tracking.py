@@ -82,7 +82,8 @@ def test_register_is_idempotent_for_the_same_recipe_and_seed(in_project):
     assert main(["register"]) == 0
     record = json.loads((in_project / "outputs/salmon_river/registered.json").read_text())
     assert record["version"] == "1"
-    assert len(MlflowClient().search_model_versions("name = 'hydroprobe-salmon_river'")) == 1
+    # the selected replicate (v1) and the replicate ensemble (v2), each registered once
+    assert len(MlflowClient().search_model_versions("name = 'hydroprobe-salmon_river'")) == 2
 
 
 def test_promote_keeps_champion_unless_beaten_or_forced(in_project):

@@ -51,6 +51,19 @@ def _write_headlines(models: list, metrics: dict, folder: Path) -> list[Path]:
     return written
 
 
+def _ensembles(models: list) -> dict:
+    """Each model's replicate ensemble beside its selected replicate (probes/compare/ensemble.py)."""
+    from hydroprobe.probes.compare.ensemble import ensemble_comparison, read_climate
+
+    return ensemble_comparison([(model, *read_climate(base, model.kind)) for _, base, model in models])
+
+
+def _ensemble_markdown(comparison: dict) -> str:
+    from hydroprobe.probes.compare.ensemble_report import ensemble_markdown
+
+    return ensemble_markdown(comparison)
+
+
 def _compare(args: argparse.Namespace) -> int:
     from hydroprobe.probes.compare import comparison_markdown, comparison_metrics, write_comparison_figures
     from hydroprobe.tracking.store import probe_run
@@ -62,9 +75,11 @@ def _compare(args: argparse.Namespace) -> int:
     metrics = comparison_metrics(models, skill_floor=float(floor))
     figure_dir = ctx.layout.figures
     figures = write_comparison_figures(models, figure_dir)
+    metrics["ensemble"] = _ensembles(named)
     fragment = ctx.layout.fragments / layout.FRAGMENTS["comparison"]
     fragment.parent.mkdir(parents=True, exist_ok=True)
-    fragment.write_text(comparison_markdown(metrics, figures, fragment.parent))
+    fragment.write_text(comparison_markdown(metrics, figures, fragment.parent)
+                        + "\n" + _ensemble_markdown(metrics["ensemble"]))
     metrics_path = ctx.root / layout.COMPARISON_METRICS
     metrics_path.parent.mkdir(parents=True, exist_ok=True)
     metrics_path.write_text(json.dumps(metrics, indent=2, allow_nan=False) + "\n")
@@ -81,6 +96,7 @@ def _compare(args: argparse.Namespace) -> int:
             text = "n/a" if overall is None else f"{overall:.2f}"
             print(f"{label} returns {text}× the added water that {reference} returns as flow "
                   "(all Case 2 levels together)")
+    print(metrics["ensemble"]["answer"])
     print(f"wrote {metrics_path.relative_to(ctx.root)}, {fragment.relative_to(ctx.root)} and "
           f"{len(figures)} figures comparing {names}")
     return 0

@@ -11,8 +11,12 @@ def _register(args: argparse.Namespace) -> int:
     from hydroprobe.tracking.registry import register
 
     ctx = context(args)
-    record = register(ctx.root, ctx.basin_id, ctx.reference)
-    print(f"registered {record['name']} version {record['version']} with alias 'challenger'")
+    candidate = str((ctx.params.get("promote") or {}).get("candidate", "selected"))
+    record = register(ctx.root, ctx.basin_id, ctx.reference, candidate)
+    ensemble = record.get("ensemble")
+    also = f"; replicate ensemble version {ensemble['version']} with alias 'ensemble'" if ensemble else ""
+    print(f"registered {record['name']} version {record['version']} with alias 'challenger'{also} "
+          f"(promote.candidate: {candidate})")
     return 0
 
 
@@ -31,7 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     reg = subparsers.add_parser(
         "register", help="register the selected replicate as 'challenger' (DVC stage 'register')",
         description="Log the selected replicate as an MLflow model and register it as "
-        "hydroprobe-<basin> (a reference: hydroprobe-<basin>-<reference>) with alias 'challenger'.",
+        "hydroprobe-<basin> (a reference: hydroprobe-<basin>-<reference>), then the mean of every "
+        "replicate as the next version (alias 'ensemble'). params promote.candidate picks the one "
+        "aliased 'challenger': selected (default) or best_validation (higher validation NSE).",
     )
     add_basin_argument(reg)
     add_reference_argument(reg)

@@ -36,6 +36,10 @@ if TYPE_CHECKING:
     from hydroprobe.training.replicates import ReplicateObserver, TrainingOutcome
 
 
+#: Per split: the observed discharge and each replicate's simulated discharge, in m³/s.
+Members = tuple[dict[str, np.ndarray], dict[str, list[np.ndarray]]]
+
+
 @dataclass(frozen=True)
 class FitInputs:
     """What every fit gets: the basin's data, the params blocks, where to cache, where to run."""
@@ -73,6 +77,9 @@ class Fit(Protocol):
 
     def test_discharge(self, inputs: FitInputs, outcome: TrainingOutcome) -> tuple[np.ndarray, np.ndarray]:
         """Test-split days (row positions) and the selected replicate's discharge (m³/s) on them."""
+
+    def member_discharge(self, inputs: FitInputs, outcome: TrainingOutcome) -> Members:
+        """Per split, the observed discharge and every replicate's (m³/s): the replicate ensemble's input."""
 
 
 def budget(fit: Fit, steps: int, reference: str) -> Budget:
@@ -128,6 +135,12 @@ class GradientFit:
                                       series, days, inputs.train.eval_batch_size, inputs.device)
         return days, simulated
 
+    def member_discharge(self, inputs: FitInputs, outcome: TrainingOutcome) -> Members:
+        from hydroprobe.training.ensemble_mean import network_members
+
+        return network_members(outcome, inputs.dataset, inputs.train.window, inputs.train.eval_batch_size,
+                               inputs.device)
+
 
 class CalibrationFit:
     """Independent calibration searches over a conceptual model's parameters, in-process."""
@@ -169,6 +182,11 @@ class CalibrationFit:
         index = inputs.dataset.series.frame.index
         days = np.flatnonzero((index >= pd.Timestamp(start)) & (index <= pd.Timestamp(end)))
         return days, simulated.reindex(index[days]).to_numpy()
+
+    def member_discharge(self, inputs: FitInputs, outcome: TrainingOutcome) -> Members:
+        from hydroprobe.training.ensemble_mean import calibrated_members
+
+        return calibrated_members(outcome, inputs.dataset, inputs.calibration.warmup_years)
 
 
 FITS: dict[str, Fit] = {"gradient": GradientFit(), "calibration": CalibrationFit()}

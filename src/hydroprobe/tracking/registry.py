@@ -28,7 +28,7 @@ from hydroprobe.errors import HydroprobeError
 from hydroprobe.layout import Layout
 from hydroprobe.models import build_model, kind_of
 from hydroprobe.models.simulator import DischargeSimulator
-from hydroprobe.tracking import store
+from hydroprobe.tracking import ensemble_version, store
 
 SPEC_FILE = "model_spec.json"
 WEIGHTS_FILE = "state_dict.pt"
@@ -48,9 +48,11 @@ def _download_weights(run_id: str) -> dict:
         return torch.load(path, map_location="cpu", weights_only=True)
 
 
-def register(root: Path, basin_id: str, reference: str = "") -> dict:
+def register(root: Path, basin_id: str, reference: str = "", candidate: str = "selected") -> dict:
     """Log the selected replicate as an MLflow model, register it, alias ``challenger``.
 
+    The replicate ensemble is then registered as the next version (alias ``ensemble``,
+    :mod:`.ensemble_version`); ``candidate`` (``promote.candidate``) picks the challenger.
     A network is logged as an MLflow pytorch model (signature, input example);
     a conceptual model as its JSON spec and parameter file, which is all that
     rebuilds it (Raven runs it; there is nothing to pickle).
@@ -61,7 +63,7 @@ def register(root: Path, basin_id: str, reference: str = "") -> dict:
     name = store.registered_model_name(basin_id, reference)
     existing = _same_recipe_version(name, run)
     if existing is not None:  # same recipe, data and seed: identical weights, no new version
-        return _record_registration(layout, name, existing, run)
+        return _with_ensemble(layout, _record_registration(layout, name, existing, run), run, candidate)
     spec = run["model_spec"]
     state = _download_weights(run["best_run_id"])
     log = _LOGGERS[kind_of(spec["architecture"]["type"]).logged_as]
@@ -85,9 +87,14 @@ def register(root: Path, basin_id: str, reference: str = "") -> dict:
             "training_run_id": run["parent_run_id"],
             "config_hash": run["config_hash"],
             "model_type": spec["architecture"]["type"],
+            "candidate": "selected",
         },
     )
-    return _record_registration(layout, name, version.version, run)
+    return _with_ensemble(layout, _record_registration(layout, name, version.version, run), run, candidate)
+
+
+def _with_ensemble(layout: Layout, record: dict, run: dict, candidate: str) -> dict:
+    return ensemble_version.add_ensemble(layout.registered, record, run, candidate, _download_weights)
 
 
 def _spec_files(folder: Path, spec: dict, state: dict) -> list[str]:
@@ -232,8 +239,15 @@ def load_probe_models(
         ) from error
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(mlflow.artifacts.download_artifacts(f"models:/{name}@{alias}", dst_path=tmp))
-        spec = json.loads(next(folder.rglob(SPEC_FILE)).read_text())
-        state = torch.load(next(folder.rglob(WEIGHTS_FILE)), map_location="cpu", weights_only=True)
+        ensemble = ensemble_version.load_registered_ensemble(folder, f"{name} v{version.version}", _simulator)
+        if ensemble is None:
+            spec = json.loads(next(folder.rglob(SPEC_FILE)).read_text())
+            state = torch.load(next(folder.rglob(WEIGHTS_FILE)), map_location="cpu", weights_only=True)
+    if ensemble is not None:  # its members are the replicates
+        champion, spec = ensemble
+        dataset = BasinDataset.load(Layout(root or find_repo_root(), basin_id).basin_dir)
+        kind = spec["architecture"]["type"]
+        return ProbeModels(name, str(version.version), champion, list(champion.members), dataset, kind)
     champion = _simulator(f"{name} v{version.version}", spec, state)
     parent = client.get_run(version.run_id).data.tags.get("mlflow.parentRunId")
     siblings = client.search_runs(

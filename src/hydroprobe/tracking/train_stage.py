@@ -20,6 +20,7 @@ from hydroprobe.tracking.training_run import (
     ROLE_TAG,
     MlflowReplicateObserver,
     log_convergence,
+    log_ensemble,
     log_training_summary,
 )
 from hydroprobe.training import outputs
@@ -27,6 +28,7 @@ from hydroprobe.training.calibration import CalibrationConfig
 from hydroprobe.training.config import ModelConfig, TrainConfig
 from hydroprobe.training.convergence import convergence_summary
 from hydroprobe.training.device import configure_cpu, resolve_device
+from hydroprobe.training.ensemble_mean import ensemble_scores
 from hydroprobe.training.progress import ConsoleProgress
 
 
@@ -105,10 +107,13 @@ def run_training(
         hydrograph = outputs.test_hydrograph(dataset, test_days, simulated)
         budget = fit_budget(fit, steps, reference)
         log_convergence(convergence_summary(outcome, budget), observer)
+        seeds = [o.seed for o in outcome.replicates]
+        ensemble = ensemble_scores(*fit.member_discharge(inputs, outcome), seeds)
+        log_ensemble(ensemble)
         outputs.write_all(
             outcome, environment, budget, hydrograph, dataset.series.meta.name, layout.train_metrics,
             layout.replicates_table, layout.train_plots, layout.figures / "train",
-            layout.fragments / FRAGMENTS["training"],
+            layout.fragments / FRAGMENTS["training"], ensemble,
         )
         for path in (layout.train_metrics, layout.replicates_table):
             mlflow.log_artifact(str(path))
@@ -123,6 +128,7 @@ def run_training(
             "validation_nse": best.metrics["validation"]["nse"],
             "config_hash": outcome.config_hash,
             "model_spec": spec,
+            "ensemble": {"seeds": ensemble["seeds"], "validation_nse": ensemble["validation"]["nse"]},
         }
     layout.train_run.write_text(json.dumps(record, indent=2) + "\n")
     return record

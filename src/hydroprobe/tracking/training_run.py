@@ -158,3 +158,10 @@ def log_convergence(convergence: dict, observer: MlflowReplicateObserver) -> Non
     mlflow.set_tag("train_further", convergence["train_further"])
     for seed, row in convergence["replicates"].items():
         observer.client.set_tag(observer.run_ids[int(seed)], "converged", str(row["converged"]).lower())
+
+
+def log_ensemble(ensemble: dict) -> None:
+    """The ensemble mean's scores on the parent run: ``ensemble_<split>_<metric>``, ``ensemble_members``."""
+    scores = {f"ensemble_{split}_{name}": value for split, block in ensemble.items()
+              if isinstance(block, dict) for name, value in block.items()}
+    mlflow.log_metrics({**scores, "ensemble_members": ensemble["members"]})

@@ -30,9 +30,12 @@ PAPER_ISHIKARI = {  # paper §2.3: RMSE (m³/s), r, NSE per split for the Ishika
 }
 
 
-def train_metrics(outcome: TrainingOutcome, environment: dict, budget: Budget) -> dict:
+def train_metrics(
+    outcome: TrainingOutcome, environment: dict, budget: Budget, ensemble: dict | None = None
+) -> dict:
+    """``metrics/train.json``; ``ensemble`` (the members' mean, :mod:`.ensemble_mean`) is added when given."""
     best = outcome.best
-    return {
+    summary = {
         "selection": "highest validation NSE",
         "replicates": len(outcome.replicates),
         "config_hash": outcome.config_hash,
@@ -43,6 +46,7 @@ def train_metrics(outcome: TrainingOutcome, environment: dict, budget: Budget) -
         "distribution": outcome.distribution(),
         "samples": outcome.samples,
     }
+    return {**summary, "ensemble": ensemble} if ensemble else summary
 
 
 def replicate_table(outcome: TrainingOutcome) -> pd.DataFrame:
@@ -171,28 +175,34 @@ def trust(outcome: TrainingOutcome, budget: Budget) -> list[str]:
 
 
 def fragment(
-    outcome: TrainingOutcome, basin_name: str, figures: str, environment: dict, budget: Budget
+    outcome: TrainingOutcome, basin_name: str, figures: str, environment: dict, budget: Budget,
+    ensemble: dict | None = None,
 ) -> str:
-    """Report section: selected replicate and replicate spread beside the paper's Ishikari figures."""
+    """Report section: selected replicate, ensemble mean and replicate spread beside the paper's Ishikari."""
     best, spread = outcome.best, outcome.distribution()
+    ensemble = ensemble or {}
     lines = [
         "## Training and accuracy",
         "",
         f"{basin_name}: {len(outcome.replicates)} replicate(s); selected seed {best.seed} "
         f"(highest validation NSE, best epoch {best.result.best_epoch}). Paper: Ishikari River, "
-        "best of 100 replicates. RMSE in m³/s.",
+        "best of 100 replicates. RMSE in m³/s. *Ensemble mean*: the mean of the "
+        f"{ensemble.get('members', len(outcome.replicates))} replicates' discharge, a model of its own.",
         "",
-        "| split | metric | paper (Ishikari) | selected | replicate median | replicate 5–95 % |",
-        "|---|---|---|---|---|---|",
+        "| split | metric | paper (Ishikari) | selected | ensemble mean | replicate median "
+        "| replicate 5–95 % |",
+        "|---|---|---|---|---|---|---|",
     ]
     for split in ("train", "validation", "test"):
         for metric in ("nse", "kge", "rmse", "r"):
             paper = PAPER_ISHIKARI[split].get(metric)
             paper_text = "—" if paper is None else _fmt(paper, metric)
             s = spread[split][metric]
+            mean = ensemble.get(split, {}).get(metric)
+            mean_text = "—" if mean is None else _fmt(mean, metric)
             lines.append(
                 f"| {split} | {metric.upper() if metric != 'r' else 'r'} | {paper_text} | "
-                f"{_fmt(best.metrics[split][metric], metric)} | {_fmt(s['median'], metric)} | "
+                f"{_fmt(best.metrics[split][metric], metric)} | {mean_text} | {_fmt(s['median'], metric)} | "
                 f"{_fmt(s['p05'], metric)} – {_fmt(s['p95'], metric)} |"
             )
     lines += ["", *trust(outcome, budget), *reproducibility(outcome, environment)]
@@ -215,10 +225,12 @@ def write_all(
     plots_dir: Path,
     figures_dir: Path,
     fragment_path: Path,
+    ensemble: dict | None = None,
 ) -> None:
     for folder in (metrics_path.parent, table_path.parent, plots_dir, figures_dir):
         folder.mkdir(parents=True, exist_ok=True)
-    metrics_path.write_text(json.dumps(train_metrics(outcome, environment, budget), indent=2) + "\n")
+    summary = train_metrics(outcome, environment, budget, ensemble)
+    metrics_path.write_text(json.dumps(summary, indent=2) + "\n")
     replicate_table(outcome).to_csv(table_path, index=False, float_format="%.6g")
     curves = loss_curves(outcome)
     curves.to_csv(plots_dir / "loss_curves.csv", index=False, float_format="%.6g")
@@ -229,4 +241,4 @@ def write_all(
     plot_losses(curves, best.seed, figures_dir / "loss_curves.png")
     fragment_path.parent.mkdir(parents=True, exist_ok=True)
     relative = Path(os.path.relpath(figures_dir, fragment_path.parent)).as_posix()
-    fragment_path.write_text(fragment(outcome, basin_name, relative, environment, budget))
+    fragment_path.write_text(fragment(outcome, basin_name, relative, environment, budget, ensemble))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from hydroprobe.probes.climate.ensemble import ensemble_lines
+
 RESPONSE_COLUMNS = (
     ("delta_flow_percent", "ΔQ %", "{:+.1f}"),
     ("delta_flow_km3", "ΔQ km³/yr", "{:+.3f}"),
@@ -160,7 +162,8 @@ def render(result: dict, figure_links: list[str] = ()) -> str:
     if figure_links:
         lines += ["", "### Figures", ""]
         lines += [f"![{Path(link).stem.replace('_', ' ')}]({link})" for link in figure_links]
-    lines += ["", "### Can the models be trusted for climate-impact use?", ""]
+    lines += ["", *ensemble_lines(result)]
+    lines += ["### Can the models be trusted for climate-impact use?", ""]
     lines += [_verdict(label, model) + "\n" for label, model in result["models"].items()]
     lines.append(_extrapolated(result) + "\n")
     return "\n".join(lines)

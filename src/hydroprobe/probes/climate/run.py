@@ -21,6 +21,7 @@ from hydroprobe.data.dataset import BasinDataset
 from hydroprobe.errors import DataError
 from hydroprobe.models.simulator import DischargeSimulator
 from hydroprobe.probes.climate.elasticity import observed_elasticity
+from hydroprobe.probes.climate.ensemble import ensemble_entry
 from hydroprobe.probes.climate.figures import plot_hydrographs, plot_responses
 from hydroprobe.probes.climate.report import write_report
 from hydroprobe.probes.climate.responses import replicate_spread, response
@@ -94,7 +95,7 @@ class ModelRun:
 
 @dataclass
 class RunAnswers:
-    """A model's annual signatures per climate, and (champions only) its daily flows per climate."""
+    """A model's annual signatures and daily flows per climate (replicates' flows make the ensemble's)."""
 
     signatures: dict[str, dict]
     flows: dict[str, pd.Series]
@@ -108,8 +109,7 @@ def probe_run(run: ModelRun, climates: dict, frame: dict) -> RunAnswers:
         answers.signatures[name] = annual_signatures(
             flow, climate[PRECIPITATION], frame["area_km2"], frame["water_years"]
         )
-        if run.who == "champion":  # the hydrographs and CSVs show champions only
-            answers.flows[name] = flow
+        answers.flows[name] = flow  # champions' for the hydrographs and CSVs, replicates' for the ensemble
     return answers
 
 
@@ -162,6 +162,11 @@ def _probe_models(models: Models, climates: dict, frame: dict, map_units: UnitMa
         label: _assemble_model(champion, replicates, by_label[label], frame)
         for label, (champion, replicates) in models.items()
     }
+    for label, (_, replicates) in models.items():  # the replicates' mean, from their runs
+        ensemble = ensemble_entry([by_label[label][f"replicate {i}"] for i in range(len(replicates))],
+                                  climates, frame)
+        if ensemble:
+            results[label]["ensemble"] = ensemble
     return results, {label: by_label[label]["champion"].flows for label in models}
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from hydroprobe.probes.paper.ensemble import ensemble_lines
 from hydroprobe.probes.water_balance import TERMS
 
 #: Ishikari River numbers from the paper (§2.4, §3.1, §3.2, §4).
@@ -203,6 +204,7 @@ def fragment(result: dict, figures: dict[str, Path], relative_to: Path) -> str:
             "",
             *paper_table(result),
             "",
+            *ensemble_lines(result),
             "Where the added water goes (added precipitation of each level minus level 0, per "
             "simulated year over the basin; champion, replicate median in parentheses). ET is the "
             "MC-LSTM's trash outflow and n/a for an LSTM, which keeps no water balance; residual = "

@@ -33,6 +33,7 @@ from hydroprobe.probes.hypothetical import DAYS_PER_YEAR, MONTH_DAYS, Scenario, 
 from hydroprobe.probes.paper import figures, report
 from hydroprobe.probes.paper.case1 import case1_metrics, case1_scenarios, shift_effects, temperature_shift_c
 from hydroprobe.probes.paper.case2 import case2_levels, case2_metrics, case2_scenarios
+from hydroprobe.probes.paper.ensemble import ensemble_answers
 from hydroprobe.probes.paper.reference import ObservedReference, observed_reference
 from hydroprobe.probes.paper.settings import ProbeSettings, settings_to_dict
 from hydroprobe.probes.spread import band, spread_tree
@@ -53,6 +54,9 @@ CONVENTIONS = {
     "water_balance": "Case 2 added water (level minus level 0) per simulated year, averaged, in mm over "
     "the basin and km³: residual = added − flow − ET − storage change; ET and storage change are null "
     "where the model keeps no water balance (LSTM), and the residual is then added − flow",
+    "ensemble": "the replicate ensemble (mean discharge of all replicates) as a model: its numbers are "
+    "measured on the mean of the replicates' flows, its balance is the mean of theirs (exact: the terms "
+    "are linear in the fluxes); in the CSVs as <key>_discharge_m3s_ensemble",
     "observed_melt_flow": "mean training-period melt-season discharge on days at or below the "
     "peak_exclusion_percentile of melt-season days",
     "out_of_range": "days per hypothetical year whose input, scaled by the champion's training-period "
@@ -96,9 +100,11 @@ def hydrograph_frame(
     scenarios: dict[str, Scenario],
     champion: dict[str, np.ndarray],
     replicates: Sequence[dict[str, np.ndarray]],
+    ensemble: dict[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Daily inputs and discharge over the simulated years: ``<key>_discharge_m3s`` (champion),
-    ``<key>_discharge_m3s_{median,p05,p95}`` (replicates), ``<key>_temperature_c``,
+    ``<key>_discharge_m3s_{median,p05,p95}`` (replicates), ``<key>_discharge_m3s_ensemble``
+    (their mean, when given), ``<key>_temperature_c``,
     ``<key>_precipitation_mm_d``; ``day`` (1…) is the x axis."""
     years = next(iter(champion.values())).shape[0]
     columns: dict[str, Any] = {
@@ -113,6 +119,8 @@ def hydrograph_frame(
         if replicates:
             for name, values in band([r[key].ravel() for r in replicates]).items():
                 columns[f"{key}_discharge_m3s_{name}"] = values
+        if ensemble:
+            columns[f"{key}_discharge_m3s_ensemble"] = ensemble[key].ravel()
     return pd.DataFrame(columns)
 
 
@@ -174,6 +182,7 @@ def run_paper_probes(
     }
     shared = {"scenarios": scenarios, "reference": reference, "settings": settings}
     champion_probes, *replicate_probes = map_units(probe_simulator, [champion, *replicates], shared)
+    ensemble = ensemble_answers(replicate_probes, scenarios, reference, settings)  # no model run: their mean
     result = _finite(
         {
             "basin": dataset.basin_id,
@@ -199,11 +208,13 @@ def run_paper_probes(
                 case: spread_tree(champion_probes.metrics[case], [r.metrics[case] for r in replicate_probes])
                 for case in ("case1", "case2")
             },
+            **({"ensemble": {"members": len(replicates), **ensemble[0]}} if ensemble else {}),
         }
     )
     frames = {
         case: hydrograph_frame(
-            scenarios[case], champion_probes.flows[case], [r.flows[case] for r in replicate_probes]
+            scenarios[case], champion_probes.flows[case], [r.flows[case] for r in replicate_probes],
+            ensemble[1][case] if ensemble else None,
         )
         for case in CSV_FILES
     }

@@ -1,0 +1,172 @@
+"""Each compared model's replicate ensemble beside its selected replicate: skill and physics.
+
+The selected replicate is the paper's subject, but selection by validation NSE
+mostly picks noise (issue 14), and the mean of the replicates is the field's
+more reliable model. So per model this module states the selected replicate,
+its ensemble mean and (where the files hold it) the median member on the
+same yardsticks: test and validation NSE; Case 1 flow from nothing (water a
+model makes with no precipitation: less is more physical); the Case 2 share
+of added water left unaccounted (closer to 0 is more physical); and the
+precipitation elasticity's distance from the basin's observed 5–95 % band
+(0 inside it). It then answers, in one sentence generated from those
+numbers, whether the ensemble mean is more skilful and more physical.
+
+Everything is read from the models' own ``train.json``, ``probes_paper.json``,
+``case1.csv`` and ``probes_climate.json`` (``ensemble`` blocks and
+``*_ensemble`` columns); nothing is re-run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hydroprobe.probes.climate.ensemble import mean_elasticity
+from hydroprobe.probes.compare.inputs import ModelInput
+from hydroprobe.probes.compare.metrics import _number, case1_summary, case2_summary
+
+CLIMATE_FILE = Path("metrics/probes_climate.json")
+#: Physics yardsticks: (key, label, unit style); for each, a smaller magnitude is more physical.
+PHYSICS = (
+    ("flow_from_nothing_mm", "Case 1 flow from nothing (mm/yr)", ",.1f"),
+    ("unaccounted_share", "Case 2 added water unaccounted", ".0%"),
+    ("elasticity_distance", "elasticity outside the observed band", ".2f"),
+)
+#: Differences smaller than this share of the larger magnitude count as a tie.
+TIE = 0.01
+
+
+def with_champion(tree: Any, values: Any) -> Any:
+    """``tree`` (a spread tree) with every leaf's ``champion`` replaced by the matching plain value."""
+    if isinstance(tree, dict) and "champion" in tree and not isinstance(values, dict):
+        return {**tree, "champion": values}
+    if isinstance(tree, dict) and isinstance(values, dict):
+        return {key: with_champion(value, values[key]) if key in values else value
+                for key, value in tree.items()}
+    return tree
+
+
+def ensemble_view(model: ModelInput) -> ModelInput | None:
+    """The model as its ensemble mean (paper numbers and Case 1 columns swapped in); None without one."""
+    ensemble = model.paper.get("ensemble")
+    if not ensemble:
+        return None
+    swapped = {case: with_champion(model.paper[case], ensemble[case]) for case in ("case1", "case2")}
+    paper = {**model.paper, **swapped}
+    frame = model.case1.copy()
+    for column in [c for c in frame.columns if c.endswith("_discharge_m3s_ensemble")]:
+        frame[column.removesuffix("_ensemble")] = frame[column]
+    return dataclasses.replace(model, label=f"{model.label} ensemble", paper=paper, case1=frame)
+
+
+def read_climate(base: Path, key: str) -> tuple[dict | None, dict | None]:
+    """``(model entry, observed elasticity band)`` of ``key`` in ``base``'s climate metrics, if it ran."""
+    path = Path(base) / CLIMATE_FILE
+    if not path.is_file():
+        return None, None
+    climate = json.loads(path.read_text())
+    return (climate.get("models") or {}).get(key), climate.get("observed_elasticity")
+
+
+def _band_distance(value: float | None, band: Mapping | None) -> float | None:
+    if value is None or not band:
+        return None
+    return float(max(band["p05"] - value, value - band["p95"], 0.0))
+
+
+def _case2_means(model: ModelInput, stat: str) -> tuple[float | None, float | None]:
+    """Mean over levels of the recovered fraction and the residual share (``champion`` or ``median``)."""
+    levels = case2_summary(model)["levels"].values()
+    recovered = [level["mass_recovered"][stat] for level in levels]
+    residual = [level["residual_share"][stat] for level in levels]
+    def mean(values):
+        return None if not values or any(v is None for v in values) else float(np.mean(values))
+    return mean(recovered), mean(residual)
+
+
+def _row(model: ModelInput, test: float | None, validation: float | None, stat: str,
+         elasticity: float | None, band: Mapping | None) -> dict:
+    recovered, residual = _case2_means(model, stat)
+    return {
+        "test_nse": test, "validation_nse": validation,
+        "flow_from_nothing_mm": case1_summary(model)["flow_from_nothing_mm"] if stat == "champion" else None,
+        "recovered_mean": recovered, "unaccounted_share": residual, "elasticity": elasticity,
+        "elasticity_distance": _band_distance(elasticity, band),
+    }
+
+
+def _median_elasticity(climate: Mapping | None) -> float | None:
+    """Median member's elasticity, averaged over the whole-year precipitation scenarios."""
+    rule = ((climate or {}).get("rules") or {}).get("elasticity_in_observed_band") or {}
+    values = [_number(climate["scenarios"][name]["spread"]["elasticity"]["median"])
+              for name in rule.get("scenarios", [])]
+    values = [v for v in values if v is not None]
+    return float(np.mean(values)) if values else None
+
+
+def _verdict(ensemble: Mapping, other: Mapping) -> dict[str, str]:
+    """Per physics yardstick: ``better``, ``worse`` or ``tie`` for the ensemble (absent where unknown)."""
+    out = {}
+    for key, _, _ in PHYSICS:
+        a, b = ensemble.get(key), other.get(key)
+        if a is None or b is None:
+            continue
+        a, b = abs(a), abs(b)
+        out[key] = "tie" if abs(a - b) <= TIE * max(a, b, 1e-12) else ("better" if a < b else "worse")
+    return out
+
+
+def model_ensemble(model: ModelInput, climate: Mapping | None, band: Mapping | None) -> dict | None:
+    """One model's selected / ensemble / median-member rows and the two answers; None without an ensemble."""
+    view, block = ensemble_view(model), model.train.get("ensemble")
+    if view is None or not block:
+        return None
+    splits = ("test", "validation")
+    scores = {split: (model.train.get("selected", {}).get(split) or {}).get("nse") for split in splits}
+    median = {split: model.train["distribution"][split]["nse"]["median"] for split in splits}
+    rows = {
+        "selected": _row(model, _number(scores["test"]), _number(scores["validation"]), "champion",
+                         mean_elasticity((climate or {}).get("rules") or {}), band),
+        "ensemble": _row(view, _number(block["test"]["nse"]), _number(block["validation"]["nse"]), "champion",
+                         mean_elasticity(((climate or {}).get("ensemble") or {}).get("rules") or {}), band),
+        "median_member": _row(model, _number(median["test"]), _number(median["validation"]), "median",
+                              _median_elasticity(climate), band),
+    }
+    ensemble, selected, typical = rows["ensemble"], rows["selected"], rows["median_member"]
+    skilful = None if ensemble["test_nse"] is None else bool(
+        ensemble["test_nse"] > (selected["test_nse"] or -np.inf)
+        and ensemble["test_nse"] > (typical["test_nse"] or -np.inf))
+    physics = _verdict(ensemble, selected)
+    better, worse = (sum(v == word for v in physics.values()) for word in ("better", "worse"))
+    physical = None if not physics else better > worse
+    return {"members": block["members"], **rows, "physics_vs_selected": physics,
+            "more_skilful": skilful, "more_physical": physical}
+
+
+def ensemble_comparison(models: Sequence[tuple[ModelInput, Mapping | None, Mapping | None]]) -> dict:
+    """``{per_model: {label: model_ensemble}, answer}`` for ``(model, climate entry, observed band)``."""
+    per_model = {}
+    for model, climate, band in models:
+        entry = model_ensemble(model, climate, band)
+        if entry is not None:
+            per_model[model.label] = entry
+    return {"per_model": per_model, "answer": answer(per_model)}
+
+
+def _yes(flag: bool | None, word: str) -> str:
+    return f"{word} unknown" if flag is None else (f"more {word}" if flag else f"not more {word}")
+
+
+def answer(per_model: Mapping) -> str:
+    """One plain sentence: is the ensemble mean more skilful and more physical than its members?"""
+    if not per_model:
+        return "No compared model has a replicate ensemble (run the train and probe stages again)."
+    parts = [f"{label}: {_yes(e['more_skilful'], 'skilful')} and {_yes(e['more_physical'], 'physical')}"
+             for label, e in per_model.items()]
+    return ("Is the replicate ensemble mean more skilful and more physical than its members? "
+            + "; ".join(parts) + ".")
