@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hydroprobe.models.kinds import kind_of
 from hydroprobe.probes.climate import run_climate_probes
 from hydroprobe.probes.climate.ensemble import mean_elasticity
 from hydroprobe.probes.compare import load_model_input
@@ -65,7 +66,7 @@ def lstm_base(tiny_lstms, salmon_dataset, params, tmp_path_factory) -> Path:
 
 
 def test_ensemble_beside_the_selected_replicate(lstm_base: Path) -> None:
-    model = load_model_input(lstm_base, "LSTM", "lstm", conserving=False)
+    model = load_model_input(lstm_base, "LSTM", kind_of("lstm"))
     entry_climate, band = read_climate(lstm_base, "lstm")
     comparison = ensemble_comparison([(model, entry_climate, band)])
     entry = comparison["per_model"]["LSTM"]
@@ -102,7 +103,7 @@ def test_ensemble_beside_the_selected_replicate(lstm_base: Path) -> None:
 
 
 def test_models_without_an_ensemble_are_left_out(lstm_base: Path) -> None:
-    model = load_model_input(lstm_base, "LSTM", "lstm", conserving=False)
+    model = load_model_input(lstm_base, "LSTM", kind_of("lstm"))
     without = dataclasses.replace(model, paper={k: v for k, v in model.paper.items() if k != "ensemble"})
     comparison = ensemble_comparison([(without, None, None)])
     assert comparison["per_model"] == {}
