@@ -19,8 +19,10 @@ MODELS = [("LSTM", "lstm", REPO), ("MC-LSTM", "mclstm", REPO / "references/mclst
 def test_headline_picks_the_committed_default_run_numbers(label: str, kind: str, base: Path) -> None:
     comparison = json.loads((REPO / "metrics/comparison.json").read_text())
     climate = json.loads((base / "metrics/probes_climate.json").read_text())
-    numbers = headline(label, comparison, climate, kind)
+    train = json.loads((base / "metrics/train.json").read_text())
+    numbers = headline(label, comparison, climate, kind, train)
     assert tuple(numbers) == HEADLINE_KEYS
+    assert numbers["nse_ensemble"] == train["ensemble"]["test"]["nse"]
     model = comparison["per_model"][label]
     assert numbers["nse"] == model["skill"]["test"]["nse"]["selected"]
     assert numbers["recovered"] == model["case2"]["mass_recovered_mean"]
@@ -32,6 +34,6 @@ def test_headline_picks_the_committed_default_run_numbers(label: str, kind: str,
 
 def test_headline_without_a_climate_probe_says_null() -> None:
     comparison = json.loads((REPO / "metrics/comparison.json").read_text())
-    numbers = headline("LSTM", comparison, None, "lstm")
-    assert numbers["elasticity"] is None
+    numbers = headline("LSTM", comparison, None, "lstm", {})
+    assert numbers["elasticity"] is None and numbers["nse_ensemble"] is None
     assert numbers["nse"] == comparison["per_model"]["LSTM"]["skill"]["test"]["nse"]["selected"]

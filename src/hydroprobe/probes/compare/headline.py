@@ -12,10 +12,11 @@ from __future__ import annotations
 import numpy as np
 
 #: Headline keys, in the order `dvc exp show` puts them. ``nse``: test NSE of the selected
-#: replicate; ``nse_median``: over replicates; ``from_nothing_mm``: Case 1 flow in the last
+#: replicate; ``nse_median``: over replicates; ``nse_ensemble``: of the replicates' mean
+#: discharge (null for a model without replicates); ``from_nothing_mm``: Case 1 flow in the last
 #: zero-precipitation year; ``recovered``: Case 2 share of added water returned as flow;
 #: ``elasticity``: flow change / precipitation change (the observed band is in the report).
-HEADLINE_KEYS = ("nse", "nse_median", "from_nothing_mm", "recovered", "elasticity")
+HEADLINE_KEYS = ("nse", "nse_median", "nse_ensemble", "from_nothing_mm", "recovered", "elasticity")
 
 
 def _elasticity(rules: dict) -> float | None:
@@ -25,17 +26,19 @@ def _elasticity(rules: dict) -> float | None:
     return float(np.mean(finite)) if finite else None
 
 
-def headline(label: str, comparison: dict, climate: dict | None, climate_key: str) -> dict:
+def headline(label: str, comparison: dict, climate: dict | None, climate_key: str, train: dict) -> dict:
     """One model's headline from the comparison metrics and its own climate-probe metrics.
 
     ``climate_key`` is the model's key under ``models`` in its ``probes_climate.json``;
-    ``climate`` may be None when the climate probe was not run (its numbers are then null).
+    ``climate`` may be None when the climate probe was not run (its numbers are then null);
+    ``train`` is the model's ``train.json`` (its ``ensemble`` block, when it has replicates).
     """
     model = comparison["per_model"][label]
     rules = ((climate or {}).get("models") or {}).get(climate_key, {}).get("rules") or {}
     return {
         "nse": model["skill"]["test"]["nse"]["selected"],
         "nse_median": model["skill"]["test"]["nse"]["median"],
+        "nse_ensemble": train["ensemble"]["test"]["nse"] if "ensemble" in train else None,
         "from_nothing_mm": model["case1"]["flow_from_nothing_mm"],
         "recovered": model["case2"]["mass_recovered_mean"],
         "elasticity": _elasticity(rules),
