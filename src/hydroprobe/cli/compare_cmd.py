@@ -46,7 +46,8 @@ def _write_headlines(models: list, metrics: dict, folder: Path) -> list[Path]:
         climate_path = base / layout.CLIMATE_METRICS
         climate = json.loads(climate_path.read_text()) if climate_path.is_file() else None
         path = folder / f"{name}.json"
-        path.write_text(json.dumps(headline(model.label, metrics, climate, model.kind, model.train), indent=2) + "\n")
+        numbers = headline(model.label, metrics, climate, model.kind, model.train)
+        path.write_text(json.dumps(numbers, indent=2) + "\n")
         written.append(path)
     return written
 
