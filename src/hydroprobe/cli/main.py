@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
         group_cmd,
         prepare_cmd,
         probe_cmd,
+        profile_cmd,
         registry_cmd,
         report_cmd,
         train_cmd,
@@ -37,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"hydroprobe {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (data_cmd, prepare_cmd, train_cmd, registry_cmd, probe_cmd, compare_cmd, tune_cmd,
-                   report_cmd, group_cmd):
+                   report_cmd, group_cmd, profile_cmd):
         module.register(sub)
     return parser
 
