@@ -66,6 +66,13 @@ class WindowedSeries:
             missing_forcing=int((~clean).sum()),
         )
 
+    def complete(self, days: np.ndarray) -> np.ndarray:
+        """Whether the window ending on each of ``days`` lies in the record with no missing forcing."""
+        days = np.asarray(days)
+        inside = days >= self.window - 1
+        start = np.where(inside, days + 1 - self.window, 0)
+        return inside & (self._bad_cumsum[days + 1] - self._bad_cumsum[start] == 0)
+
     def windows(self, days: torch.Tensor | np.ndarray) -> torch.Tensor:
         """Input windows ``(len(days), window, n_inputs)`` ending on ``days``."""
         days = torch.as_tensor(days)

@@ -94,13 +94,14 @@ KINDS: dict[str, ModelKind] = {
             network="hydroprobe.models.lstm:LSTMRegressor",
             extras="hydroprobe.models.lstm:architecture_extras",
             sources=("models/lstm.py", "models/ensemble_lstm.py", "models/ensemble_recurrence.py",
-                     "training/static_step.py", "training/graph_step.py"),
+                     "training/static_step.py", "training/graph_step.py", "training/sequence.py"),
         ),
         ModelKind(
             name="mclstm", label="MC-LSTM", conserving=True, loss_term="trash", fit="gradient",
             logged_as="pytorch", simulator=_NETWORK_SIMULATOR, smallest_hidden=2,  # a trash and a flow cell
             network="hydroprobe.models.mclstm:MassConservingLSTM",
-            extras="hydroprobe.models.mclstm:architecture_extras", sources=("models/mclstm.py",),
+            extras="hydroprobe.models.mclstm:architecture_extras",
+            sources=("models/mclstm.py", "training/sequence.py"),
         ),
         ModelKind(
             name="gr4jcn", label="GR4J-CemaNeige", conserving=True, loss_term="ET", fit="calibration",

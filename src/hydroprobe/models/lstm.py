@@ -37,6 +37,11 @@ class LSTMRegressor(nn.Module):
         sequence, _ = self.lstm(x)
         return self.head(sequence[:, -1]).squeeze(-1)
 
+    def forward_sequence(self, x: torch.Tensor) -> torch.Tensor:
+        """``x``: (batch, window, n_inputs) → (batch, window): the head on every day (seq2seq training)."""
+        sequence, _ = self.lstm(x)
+        return self.head(sequence).squeeze(-1)
+
     def architecture(self) -> dict:
         """What is needed to rebuild the module before loading a state_dict."""
         return {

@@ -171,6 +171,14 @@ class MassConservingLSTM(nn.Module):
         """``x``: (batch, window, n_inputs) normalised → (batch,) normalised discharge of the last day."""
         return self.normalized_discharge(self.forward_fluxes(x)["outflow_mm"][:, -1])
 
+    def forward_sequence(self, x: torch.Tensor) -> torch.Tensor:
+        """``x``: (batch, window, n_inputs) → (batch, window) normalised discharge of every day.
+
+        For sequence-to-sequence training; day t's value is what :meth:`forward` gives for the
+        window ending on day t only when that window also starts where ``x`` starts.
+        """
+        return self.normalized_discharge(self.forward_fluxes(x)["outflow_mm"])
+
 
 def architecture_extras(dataset: BasinDataset | None, options: dict) -> dict:
     """The model-kind table's hook: the MC-LSTM counts millimetres, so it needs the scaler and area.

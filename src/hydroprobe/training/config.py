@@ -23,6 +23,12 @@ if TYPE_CHECKING:
 
 SELECTION_RULES = ("validation_nse",)
 ENGINES = ("auto", "sequential", "ensemble")
+#: seq2one: the paper's samples (a window predicts its last day); seq2seq: a window predicts every
+#: day and the loss scores its last ``loss_span`` days (:mod:`hydroprobe.training.sequence`).
+MODES = ("seq2one", "seq2seq")
+#: Keys that only the seq2seq mode reads; left out of the recipe hash in seq2one, so adding them
+#: kept every seq2one cache key (and cached replicate) as it was.
+SEQ2SEQ_KEYS = ("mode", "loss_span", "windows_per_epoch")
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,8 @@ class TrainConfig:
     a killed run resumes where it was (0 = off); it never changes a result.
     ``cuda_graph`` (``auto`` | ``on`` | ``off``) replays the ensemble engine's step as a
     captured CUDA graph (:mod:`hydroprobe.training.graph_step`); ``auto`` = on CUDA only.
+    ``mode`` seq2seq trains on ``windows_per_epoch`` random windows a epoch, each scored on
+    its last ``loss_span`` days (:mod:`hydroprobe.training.sequence`); evaluation stays seq2one.
     """
 
     window: int = 365
@@ -80,6 +88,9 @@ class TrainConfig:
     eval_batch_size: int = 2048
     checkpoint_minutes: float = 2.0
     cuda_graph: str = "auto"
+    mode: str = "seq2one"
+    loss_span: int = 365
+    windows_per_epoch: int = 1280
 
     def __post_init__(self) -> None:
         require(self.window >= 1, "train.window", f"must be >= 1 (got {self.window})")
@@ -101,6 +112,20 @@ class TrainConfig:
         require(self.checkpoint_minutes >= 0, "train.checkpoint_minutes", "must be >= 0 (0 = off)")
         require(self.cuda_graph in CUDA_GRAPH_MODES, "train.cuda_graph",
                 f"must be one of {CUDA_GRAPH_MODES} (got {self.cuda_graph!r})")
+        require(self.mode in MODES, "train.mode", f"must be one of {MODES} (got {self.mode!r})")
+        require(self.loss_span >= 1, "train.loss_span", f"must be >= 1 (got {self.loss_span})")
+        require(self.windows_per_epoch >= 1, "train.windows_per_epoch",
+                f"must be >= 1 (got {self.windows_per_epoch})")
+        if self.mode == "seq2seq":
+            require(self.loss_span <= self.window, "train.loss_span",
+                    f"must be <= train.window in seq2seq (got {self.loss_span} > {self.window})")
+            require(self.engine != "ensemble", "train.engine",
+                    "= ensemble trains seq2one only; use auto or sequential with train.mode seq2seq")
+
+    @property
+    def engine_setting(self) -> str:
+        """``train.engine`` as the engines read it: seq2seq always trains on its own sequential engine."""
+        return self.engine if self.mode == "seq2one" else "sequential"
 
     def seeds(self) -> list[int]:
         """Replicate k uses seed ``seed + k``."""
@@ -129,12 +154,15 @@ def config_hash(
     """
     if environment is None:
         device = resolve_device(train.device)
-        engine = engine_label(resolve_engine(train.engine, model.type), train.cuda_graph, device)
+        engine = engine_label(resolve_engine(train.engine_setting, model.type), train.cuda_graph, device)
         environment = runtime_environment(device, engine, model.type)
     recipe = dataclasses.asdict(train)
     for key in ("replicates", "seed", "threads", "eval_batch_size", "device", "engine",
                 "checkpoint_minutes", "cuda_graph"):
         recipe.pop(key)
+    if train.mode == "seq2one":
+        for key in SEQ2SEQ_KEYS:
+            recipe.pop(key)
     content = {"model": dataclasses.asdict(model), "train": recipe, "data": data_fingerprint,
                "environment": environment.cache_key()}
     if group_size:

@@ -30,12 +30,12 @@ from hydroprobe.training.checkpoint import Checkpoints
 from hydroprobe.training.config import ModelConfig, TrainConfig, config_hash
 from hydroprobe.training.ensemble import MAX_GROUP, train_ensemble
 from hydroprobe.training.fingerprint import resolve_engine
+from hydroprobe.training.sequence import replicate_trainer
 from hydroprobe.training.trainer import (
     ReplicateResult,
     checkpoint_name,
     init_model,
     predict_normalized,
-    train_replicate,
 )
 
 
@@ -214,7 +214,7 @@ def train_replicates(
 
 def resolved_engine(config: TrainConfig, architecture: dict) -> str:
     """``auto`` → the ensemble engine for kinds that stack, the sequential reference otherwise."""
-    return resolve_engine(config.engine, architecture["type"])
+    return resolve_engine(config.engine_setting, architecture["type"])
 
 
 def replicate_groups(seeds: Sequence[int], config: TrainConfig, architecture: dict,
@@ -305,7 +305,7 @@ def _train(
 
         saved = checkpoints.load(checkpoint_name(seed)) if checkpoints else None
         started(seed, saved["epoch"] if saved else 0)
-        yield train_replicate(
+        yield replicate_trainer(config)(
             architecture, series, *days, config, seed, device, on_epoch, checkpoints=checkpoints, resume=saved
         )
         if checkpoints:

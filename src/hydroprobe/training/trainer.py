@@ -80,7 +80,7 @@ def mse(model: nn.Module, series: WindowedSeries, days: np.ndarray, batch_size: 
 
 
 @dataclass
-class _Training:
+class TrainingState:
     """A replicate part-way through training: all that the remaining epochs depend on."""
 
     model: nn.Module
@@ -109,24 +109,26 @@ class _Training:
         }
 
 
-def _start(architecture: dict, config: TrainConfig, seed: int, device, saved: dict | None) -> _Training:
+def start_training(
+    architecture: dict, config: TrainConfig, seed: int, device, saved: dict | None
+) -> TrainingState:
     """Step 1 of the protocol, or the state a checkpoint saved."""
     model = init_model(architecture, seed).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     if saved is None:
         generator = torch.Generator().manual_seed(seed)
-        return _Training(model, optimizer, generator, ReplicateResult(seed, {}),
-                         copy.deepcopy(model.state_dict()))
+        return TrainingState(model, optimizer, generator, ReplicateResult(seed, {}),
+                             copy.deepcopy(model.state_dict()))
     model.load_state_dict(saved["model"])
     optimizer.load_state_dict(saved["optimizer"])
     result = ReplicateResult(seed, {}, list(saved["train_loss"]), list(saved["validation_loss"]),
                              saved["best_epoch"], saved["seconds"])
     best_state = {k: v.to(device) for k, v in saved["best_state"].items()}
-    return _Training(model, optimizer, restore_generator(saved["generator"]), result, best_state,
-                     saved["best_loss"], saved["since_best"])
+    return TrainingState(model, optimizer, restore_generator(saved["generator"]), result, best_state,
+                         saved["best_loss"], saved["since_best"])
 
 
-def _train_epoch(state: _Training, series: WindowedSeries, train_index: torch.Tensor, config, device
+def _train_epoch(state: TrainingState, series: WindowedSeries, train_index: torch.Tensor, config, device
                  ) -> float:
     """Steps 2-3 of the protocol for one epoch; the mean training MSE."""
     model, optimizer = state.model, state.optimizer
@@ -172,7 +174,7 @@ def train_replicate(
     """
     began = time.perf_counter()
     name = checkpoint_name(seed)
-    state = _start(architecture, config, seed, device, resume)
+    state = start_training(architecture, config, seed, device, resume)
     previous = state.result.seconds
     if checkpoints:
         checkpoints.start(name)
