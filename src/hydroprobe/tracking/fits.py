@@ -106,7 +106,8 @@ class GradientFit:
         return protocol_tag(inputs.model, inputs.train)
 
     def environment(self, inputs: FitInputs) -> dict:
-        engine = engine_label(resolve_engine(inputs.train.engine, inputs.model.type), inputs.train.cuda_graph,
+        train = inputs.train
+        engine = engine_label(resolve_engine(train.engine_setting, inputs.model.type), train.cuda_graph,
                               inputs.device)
         return runtime_environment(inputs.device, engine, inputs.model.type).to_dict()
 
