@@ -8,7 +8,7 @@ import pytest
 
 from hydroprobe.cli.main import main
 from hydroprobe.tracking import store
-from hydroprobe.training import replicates as replicates_module
+from hydroprobe.training import sequence as engine_module  # the sequential engine picks its trainer there
 
 from .conftest import make_project
 
@@ -18,14 +18,14 @@ def test_interrupted_training_is_killed_and_resumed(tmp_path, shared_data, param
     root = make_project(tmp_path / "p", shared_data, params, **{"train.engine": "sequential"})
     monkeypatch.chdir(root)
     assert main(["prepare"]) == 0 and main(["normalize"]) == 0
-    real = replicates_module.train_replicate
+    real = engine_module.train_replicate
 
     def interrupt_on_seed_one(*args, **kwargs):
         if args[5] == 1:  # seed: replicate 0 has finished, replicate 1 is being trained
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(replicates_module, "train_replicate", interrupt_on_seed_one)
+    monkeypatch.setattr(engine_module, "train_replicate", interrupt_on_seed_one)
     assert main(["train"]) == 130
     store.configure(root)
     runs = mlflow.search_runs(
@@ -34,7 +34,7 @@ def test_interrupted_training_is_killed_and_resumed(tmp_path, shared_data, param
     status = {r.data.tags.get("seed", "parent"): r.info.status for r in runs}
     assert status == {"parent": "KILLED", "0": "FINISHED", "1": "KILLED"}
 
-    monkeypatch.setattr(replicates_module, "train_replicate", real)
+    monkeypatch.setattr(engine_module, "train_replicate", real)
     assert main(["train"]) == 0
     table = pd.read_csv(root / "outputs/salmon_river/replicates.csv")
     assert table.set_index("seed")["reused"].to_dict() == {0: True, 1: False, 2: False}

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from hydroprobe.data.dataset import BasinDataset, normalize, write_prepared
-from hydroprobe.training import replicates as replicates_module
+from hydroprobe.training import sequence as engine_module  # the sequential engine picks its trainer there
 from hydroprobe.training.checkpoint import Checkpoints, seeds_label
 from hydroprobe.training.config import ModelConfig, TrainConfig, config_hash
 from hydroprobe.training.ensemble import train_ensemble
@@ -157,7 +157,7 @@ def test_sequential_engine_resumes_through_train_replicates(salmon, tmp_path, mo
     config = dataclasses.replace(CONFIG, engine="sequential", replicates=2, patience=30, max_epochs=5)
     model = ModelConfig(hidden_size=4)
     reference = train_replicates(dataset, model, config, tmp_path / "reference", CPU)
-    real = replicates_module.train_replicate
+    real = engine_module.train_replicate
 
     def stop_seed_one_at_epoch_three(*args, **kwargs):
         def on_epoch(epoch, *losses):
@@ -168,10 +168,10 @@ def test_sequential_engine_resumes_through_train_replicates(salmon, tmp_path, mo
             args = (*args[:7], on_epoch)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(replicates_module, "train_replicate", stop_seed_one_at_epoch_three)
+    monkeypatch.setattr(engine_module, "train_replicate", stop_seed_one_at_epoch_three)
     with pytest.raises(Stop):
         train_replicates(dataset, model, config, tmp_path / "cache", CPU)
-    monkeypatch.setattr(replicates_module, "train_replicate", real)
+    monkeypatch.setattr(engine_module, "train_replicate", real)
     observer = Recorder()
     outcome = train_replicates(dataset, model, config, tmp_path / "cache", CPU, observer)
     assert observer.started == {0: "reused", 1: 2}

@@ -19,12 +19,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from hydroprobe.config import require
 from hydroprobe.models.replicate_ensemble import ReplicateEnsemble
 from hydroprobe.models.simulator import DischargeSimulator
+from hydroprobe.tracking import store
 
 #: The ensemble's spec (distinct from a single model's ``model_spec.json``, so a loader tells them apart).
 ENSEMBLE_SPEC_FILE = "ensemble_spec.json"
@@ -40,25 +40,18 @@ def member_file(seed: int) -> str:
     return f"{MEMBERS_DIR}/seed_{seed}.pt"
 
 
-def _same_ensemble_version(client: MlflowClient, name: str, run: dict) -> str | None:
+def _same_ensemble_version(name: str, run: dict) -> str | None:
     """A registered ensemble of the same recipe and members, if any (same weights: no new version)."""
     members = ",".join(str(s) for s in run["ensemble"]["seeds"])
-    try:
-        versions = client.search_model_versions(f"name = '{name}'")
-    except MlflowException:
-        return None
-    for version in sorted(versions, key=lambda v: int(v.version), reverse=True):
-        tags = version.tags
-        if (tags.get("candidate") == ALIAS and tags.get("config_hash") == run["config_hash"]
-                and tags.get("members") == members):
-            return str(version.version)
-    return None
+    return store.newest_version(name, lambda tags: tags.get("candidate") == ALIAS
+                                and tags.get("config_hash") == run["config_hash"]
+                                and tags.get("members") == members)
 
 
 def register_ensemble(name: str, run: dict, download_weights: Callable[[str], dict]) -> str:
     """Log the members' weights and the spec under the training run; register them; alias ``ensemble``."""
     client = MlflowClient()
-    existing = _same_ensemble_version(client, name, run)
+    existing = _same_ensemble_version(name, run)
     seeds = run["ensemble"]["seeds"]
     if existing is None:
         spec = {**run["model_spec"], "ensemble": {"seeds": seeds, "combination": "mean discharge (m³/s)"}}

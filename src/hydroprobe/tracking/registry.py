@@ -141,16 +141,8 @@ _LOGGERS = {"pytorch": _log_torch_model, "spec": _log_spec_model}
 
 def _same_recipe_version(name: str, run: dict) -> str | None:
     """A registered version trained from the same recipe hash and seed, if any."""
-    client = MlflowClient()
-    try:
-        versions = client.search_model_versions(f"name = '{name}'")
-    except MlflowException:
-        return None
-    for version in sorted(versions, key=lambda v: int(v.version), reverse=True):
-        tags = version.tags
-        if tags.get("config_hash") == run["config_hash"] and tags.get("seed") == str(run["best_seed"]):
-            return str(version.version)
-    return None
+    return store.newest_version(name, lambda tags: tags.get("config_hash") == run["config_hash"]
+                                and tags.get("seed") == str(run["best_seed"]))
 
 
 def _record_registration(layout: Layout, name: str, version: str | int, run: dict) -> dict:

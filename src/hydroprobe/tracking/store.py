@@ -19,11 +19,12 @@ name``. :func:`configure` therefore creates the tables under a file lock, and
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import mlflow
+from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from hydroprobe.config import main_repo_root
@@ -148,3 +149,19 @@ def experiment_name(basin_id: str) -> str:
 def registered_model_name(basin_id: str, reference: str = "") -> str:
     """``hydroprobe-<basin>`` for the model under test, ``hydroprobe-<basin>-<reference>`` for a reference."""
     return f"hydroprobe-{basin_id}-{reference}" if reference else f"hydroprobe-{basin_id}"
+
+
+def newest_version(name: str, matches: Callable[[dict[str, str]], bool]) -> str | None:
+    """The newest version of registered model ``name`` whose tags satisfy ``matches`` (None if none).
+
+    Registering is idempotent through it: the same recipe, data and seeds give identical
+    weights, so an existing version is reused instead of adding a copy.
+    """
+    try:
+        versions = MlflowClient().search_model_versions(f"name = '{name}'")
+    except MlflowException:  # no such registered model yet
+        return None
+    for version in sorted(versions, key=lambda v: int(v.version), reverse=True):
+        if matches(version.tags):
+            return str(version.version)
+    return None

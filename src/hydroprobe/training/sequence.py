@@ -30,7 +30,6 @@ What is scored, and where:
 
 from __future__ import annotations
 
-import copy
 import time
 
 import numpy as np
@@ -46,6 +45,7 @@ from hydroprobe.training.trainer import (
     ReplicateResult,
     TrainingState,
     checkpoint_name,
+    run_epochs,
     start_training,
     train_replicate,
 )
@@ -156,7 +156,6 @@ def train_sequence_replicate(
     sequential engine receives them); they bound the days the loss may score.
     """
     began = time.perf_counter()
-    name = checkpoint_name(seed)
     train = SequenceSplit(series, train_days, config.loss_span, tiled=False)
     validation = SequenceSplit(series, validation_days, config.loss_span, tiled=True)
     require(len(train.ends) > 0 and len(validation.ends) > 0, "train.loss_span",
@@ -164,28 +163,12 @@ def train_sequence_replicate(
     state = start_training(architecture, config, seed, device, resume)
     require(hasattr(state.model, "forward_sequence"), "train.mode",
             f"seq2seq needs a model with a sequence output ({architecture['type']} has none)")
-    previous, result = state.result.seconds, state.result
-    if checkpoints:
-        checkpoints.start(name)
-    for epoch in range(result.epochs_run + 1, config.max_epochs + 1):
+
+    def epoch() -> tuple[float, float]:
         train_loss = _train_epoch(state, series, train, config, device)
-        validation_loss = sequence_mse(state.model, series, validation, config.eval_batch_size, device)
-        result.train_loss.append(train_loss)
-        result.validation_loss.append(validation_loss)
-        if on_epoch:
-            on_epoch(epoch, train_loss, validation_loss)
-        if validation_loss < state.best_loss:
-            state.best_loss, state.since_best, result.best_epoch = validation_loss, 0, epoch
-            state.best_state = copy.deepcopy(state.model.state_dict())
-        else:
-            state.since_best += 1
-            if state.since_best >= config.patience:
-                break
-        if checkpoints and checkpoints.due(name):
-            checkpoints.save(name, state.checkpoint(previous + time.perf_counter() - began))
-    result.state_dict = {k: v.detach().cpu().clone() for k, v in state.best_state.items()}
-    result.seconds = previous + time.perf_counter() - began
-    return result
+        return train_loss, sequence_mse(state.model, series, validation, config.eval_batch_size, device)
+
+    return run_epochs(state, epoch, config, checkpoint_name(seed), began, on_epoch, checkpoints)
 
 
 def replicate_trainer(config: TrainConfig):

@@ -173,16 +173,35 @@ def train_replicate(
     deletes the checkpoint once the result is safe.
     """
     began = time.perf_counter()
-    name = checkpoint_name(seed)
     state = start_training(architecture, config, seed, device, resume)
-    previous = state.result.seconds
+    train_index = torch.as_tensor(train_days)
+
+    def epoch() -> tuple[float, float]:
+        train_loss = _train_epoch(state, series, train_index, config, device)
+        return train_loss, mse(state.model, series, validation_days, config.eval_batch_size, device)
+
+    return run_epochs(state, epoch, config, checkpoint_name(seed), began, on_epoch, checkpoints)
+
+
+def run_epochs(
+    state: TrainingState,
+    epoch_losses: Callable[[], tuple[float, float]],
+    config: TrainConfig,
+    name: str,
+    began: float,
+    on_epoch: EpochCallback | None = None,
+    checkpoints: Checkpoints | None = None,
+) -> ReplicateResult:
+    """The protocol around one epoch's training: early stopping, best epoch restored, checkpoints.
+
+    ``epoch_losses`` trains one epoch and returns (training loss, validation loss); every
+    way of training a replicate (sequence-to-one, sequence-to-sequence) shares the rest.
+    """
+    previous, result = state.result.seconds, state.result
     if checkpoints:
         checkpoints.start(name)
-    train_index = torch.as_tensor(train_days)
-    result = state.result
     for epoch in range(result.epochs_run + 1, config.max_epochs + 1):
-        train_loss = _train_epoch(state, series, train_index, config, device)
-        validation = mse(state.model, series, validation_days, config.eval_batch_size, device)
+        train_loss, validation = epoch_losses()
         result.train_loss.append(train_loss)
         result.validation_loss.append(validation)
         if on_epoch:
