@@ -30,6 +30,7 @@ from hydroprobe.training.convergence import convergence_summary
 from hydroprobe.training.device import configure_cpu, resolve_device
 from hydroprobe.training.ensemble_mean import ensemble_scores
 from hydroprobe.training.progress import ConsoleProgress
+from hydroprobe.training.replicates import TrainingOutcome
 
 
 def model_spec(architecture: dict, window: int, dataset: BasinDataset) -> dict:
@@ -77,48 +78,22 @@ def run_training(
     store.configure(root)
     experiment_id = store.experiment(store.experiment_name(basin_id), root)
     environment = fit.environment(inputs)
-    tags = {"basin": basin_id, "model_type": model.type, "protocol": fit.protocol(inputs),
-            "reference": reference or "model-under-test",
-            **{f"env.{key}": str(value) for key, value in environment.items()},
-            **_execution_tags(execution, fit)}
-    tags.update(owner_tags())  # lets the next invocation tell a dead owner from a live one
+    tags = _run_tags(basin_id, reference, fit, inputs, environment)
     close_abandoned_runs(experiment_id, ("training", "replicate"), ROLE_TAG)
     name = f"{fit.verb}-{basin_id}" + (f"-{reference}" if reference else "")
     # owner tags at creation: a kill right after it must not leave an ownerless RUNNING run
     with mlflow.start_run(experiment_id=experiment_id, run_name=name, tags=owner_tags()) as parent:
-        dataset = inputs.dataset
         mlflow.set_tags({**tags, ROLE_TAG: "training", "git_commit": git_commit(root),
-                         "dataset_md5": dataset_hash(root), "dataset_fingerprint": dataset.fingerprint})
+                         "dataset_md5": dataset_hash(root),
+                         "dataset_fingerprint": inputs.dataset.fingerprint})
         mlflow.log_params(fit.params(inputs, basin_id))
-        steps = fit.steps(inputs)
-        progress = ConsoleProgress(fit.replicates(inputs), steps, step=fit.step)
+        progress = ConsoleProgress(fit.replicates(inputs), fit.steps(inputs), step=fit.step)
         observer = MlflowReplicateObserver(experiment_id, parent.info.run_id, tags, progress)
-        try:
-            outcome = fit.fit(inputs, observer)
-        except BaseException as error:
-            observer.kill_open_runs()
-            killed = isinstance(error, KeyboardInterrupt | SystemExit)
-            mlflow.end_run(RunStatus.to_string(RunStatus.KILLED if killed else RunStatus.FAILED))
-            raise
-        spec = model_spec(outcome.architecture, fit.window(inputs), dataset)
+        outcome = _fit_tracked(fit, inputs, observer)
+        spec = model_spec(outcome.architecture, fit.window(inputs), inputs.dataset)
         log_training_summary(outcome, observer, spec)
+        ensemble = _write_outputs(fit, inputs, outcome, environment, reference, observer)
         best = outcome.best
-        test_days, simulated = fit.test_discharge(inputs, outcome)
-        hydrograph = outputs.test_hydrograph(dataset, test_days, simulated)
-        budget = fit_budget(fit, steps, reference)
-        log_convergence(convergence_summary(outcome, budget), observer)
-        seeds = [o.seed for o in outcome.replicates]
-        ensemble = ensemble_scores(*fit.member_discharge(inputs, outcome), seeds)
-        log_ensemble(ensemble)
-        outputs.write_all(
-            outcome, environment, budget, hydrograph, dataset.series.meta.name, layout.train_metrics,
-            layout.replicates_table, layout.train_plots, layout.figures / "train",
-            layout.fragments / FRAGMENTS["training"], ensemble,
-        )
-        for path in (layout.train_metrics, layout.replicates_table):
-            mlflow.log_artifact(str(path))
-        mlflow.log_artifacts(str(layout.train_plots), "plots")
-        mlflow.log_artifacts(str(layout.figures / "train"), "figures")
         record = {
             "experiment_id": experiment_id,
             "parent_run_id": parent.info.run_id,
@@ -132,3 +107,45 @@ def run_training(
         }
     layout.train_run.write_text(json.dumps(record, indent=2) + "\n")
     return record
+
+
+def _run_tags(basin_id: str, reference: str, fit: Fit, inputs: FitInputs, environment: dict) -> dict:
+    """The parent run's and every replicate's tags: what was trained, where, by whom."""
+    tags = {"basin": basin_id, "model_type": inputs.model.type, "protocol": fit.protocol(inputs),
+            "reference": reference or "model-under-test",
+            **{f"env.{key}": str(value) for key, value in environment.items()},
+            **_execution_tags(inputs.execution, fit)}
+    return {**tags, **owner_tags()}  # lets the next invocation tell a dead owner from a live one
+
+
+def _fit_tracked(fit: Fit, inputs: FitInputs, observer: MlflowReplicateObserver) -> TrainingOutcome:
+    """Fit every replicate; on any failure close the open runs (KILLED on a kill, else FAILED)."""
+    try:
+        return fit.fit(inputs, observer)
+    except BaseException as error:
+        observer.kill_open_runs()
+        killed = isinstance(error, KeyboardInterrupt | SystemExit)
+        mlflow.end_run(RunStatus.to_string(RunStatus.KILLED if killed else RunStatus.FAILED))
+        raise
+
+
+def _write_outputs(fit: Fit, inputs: FitInputs, outcome: TrainingOutcome, environment: dict,
+                   reference: str, observer: MlflowReplicateObserver) -> dict:
+    """Convergence, the replicate ensemble and the stage's files, each logged too; returns the ensemble."""
+    layout, dataset = inputs.layout, inputs.dataset
+    hydrograph = outputs.test_hydrograph(dataset, *fit.test_discharge(inputs, outcome))
+    budget = fit_budget(fit, fit.steps(inputs), reference)
+    log_convergence(convergence_summary(outcome, budget), observer)
+    seeds = [o.seed for o in outcome.replicates]
+    ensemble = ensemble_scores(*fit.member_discharge(inputs, outcome), seeds)
+    log_ensemble(ensemble)
+    outputs.write_all(
+        outcome, environment, budget, hydrograph, dataset.series.meta.name, layout.train_metrics,
+        layout.replicates_table, layout.train_plots, layout.figures / "train",
+        layout.fragments / FRAGMENTS["training"], ensemble,
+    )
+    for path in (layout.train_metrics, layout.replicates_table):
+        mlflow.log_artifact(str(path))
+    mlflow.log_artifacts(str(layout.train_plots), "plots")
+    mlflow.log_artifacts(str(layout.figures / "train"), "figures")
+    return ensemble

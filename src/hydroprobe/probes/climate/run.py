@@ -200,27 +200,10 @@ def run_climate_probes(
         s.name: _describe(s, climates[s.name], observed, years, dataset) for s in [Scenario(), *scenarios]
     }
     elasticity = observed_elasticity(dataset.series, settings.bootstrap, settings.seed)
-    frame = {
-        "scenarios": scenarios,
-        "evaluation": np.asarray((index >= start) & (index <= end)),
-        "area_km2": dataset.series.meta.area_km2,
-        "water_years": years,
-        "context": {
-            "mass_tolerance": settings.mass_tolerance,
-            "elasticity_p05": elasticity["p05"],
-            "elasticity_p95": elasticity["p95"],
-            "scenarios": described,
-        },
-    }
+    frame = _probe_frame(scenarios, np.asarray((index >= start) & (index <= end)), dataset, years, settings,
+                         elasticity, described)
     results, flows = _probe_models(models, climates, frame, map_units)
     csv_files = _write_hydrographs(out_dir / HYDROGRAPH_DIR, climates, flows, frame["evaluation"])
-    hydrographs = {
-        label: {
-            described[name]["label"]: mean_annual_hydrograph(flows[label][name], years)
-            for name in ["baseline", *(s.name for s in scenarios if s.kind == "warming")]
-        }
-        for label in models
-    }
     result = {
         "basin": dataset.basin_id,
         "area_km2": frame["area_km2"],
@@ -233,6 +216,7 @@ def run_climate_probes(
         "models": results,
     }
     figures = plot_responses(result, out_dir / FIGURE_DIR)
+    hydrographs = _warming_hydrographs(flows, described, scenarios, years)
     figures.append(plot_hydrographs(hydrographs, out_dir / FIGURE_DIR / layout.CLIMATE_FIGURES["hydrograph"]))
     write_report(result, out_dir / REPORT_FILE, figures)
     written = [*csv_files, *figures, out_dir / REPORT_FILE, out_dir / METRICS_FILE]
@@ -240,6 +224,34 @@ def run_climate_probes(
     (out_dir / METRICS_FILE).parent.mkdir(parents=True, exist_ok=True)
     (out_dir / METRICS_FILE).write_text(json.dumps(result, indent=2, allow_nan=False) + "\n")
     return result
+
+
+def _probe_frame(scenarios: list, evaluation: np.ndarray, dataset: BasinDataset, years: list[int],
+                 settings: ClimateSettings, elasticity: dict, described: dict) -> dict:
+    """What every model's probe shares: the scenarios, the judged days and the rules' context."""
+    return {
+        "scenarios": scenarios,
+        "evaluation": evaluation,
+        "area_km2": dataset.series.meta.area_km2,
+        "water_years": years,
+        "context": {
+            "mass_tolerance": settings.mass_tolerance,
+            "elasticity_p05": elasticity["p05"],
+            "elasticity_p95": elasticity["p95"],
+            "scenarios": described,
+        },
+    }
+
+
+def _warming_hydrographs(flows: dict, described: dict, scenarios: list, years: list[int]) -> dict:
+    """Per model, the mean annual hydrograph of the baseline and of each warming scenario."""
+    return {
+        label: {
+            described[name]["label"]: mean_annual_hydrograph(by_scenario[name], years)
+            for name in ["baseline", *(s.name for s in scenarios if s.kind == "warming")]
+        }
+        for label, by_scenario in flows.items()
+    }
 
 
 def _write_hydrographs(folder: Path, climates: dict, flows: dict, evaluation: np.ndarray) -> list[Path]:

@@ -183,34 +183,20 @@ def run_paper_probes(
     shared = {"scenarios": scenarios, "reference": reference, "settings": settings}
     champion_probes, *replicate_probes = map_units(probe_simulator, [champion, *replicates], shared)
     ensemble = ensemble_answers(replicate_probes, scenarios, reference, settings)  # no model run: their mean
-    result = _finite(
-        {
-            "basin": dataset.basin_id,
-            "champion": champion.name,
-            "replicates": [r.name for r in replicates],
-            "conventions": CONVENTIONS,
-            "settings": settings_to_dict(settings),
-            "observed": _observed(reference, settings, scaler),
-            "inputs": {
-                case: {key: {"out_of_range": s.out_of_range(scaler)} for key, s in cases.items()}
-                for case, cases in scenarios.items()
-            },
-            "levels": {
-                level.key: {
-                    "value": level.value,
-                    "units": settings.level_units,
-                    "precipitation_mm_d": level.precipitation_mm_d,
-                    "precipitation_normalized": level.precipitation_normalized,
-                }
-                for level in levels
-            },
-            **{
-                case: spread_tree(champion_probes.metrics[case], [r.metrics[case] for r in replicate_probes])
-                for case in ("case1", "case2")
-            },
-            **({"ensemble": {"members": len(replicates), **ensemble[0]}} if ensemble else {}),
-        }
-    )
+    result = _finite({
+        "basin": dataset.basin_id,
+        "champion": champion.name,
+        "replicates": [r.name for r in replicates],
+        "conventions": CONVENTIONS,
+        "settings": settings_to_dict(settings),
+        "observed": _observed(reference, settings, scaler),
+        **_inputs_and_levels(scenarios, levels, settings, scaler),
+        **{
+            case: spread_tree(champion_probes.metrics[case], [r.metrics[case] for r in replicate_probes])
+            for case in ("case1", "case2")
+        },
+        **({"ensemble": {"members": len(replicates), **ensemble[0]}} if ensemble else {}),
+    })
     frames = {
         case: hydrograph_frame(
             scenarios[case], champion_probes.flows[case], [r.flows[case] for r in replicate_probes],
@@ -226,6 +212,25 @@ def run_paper_probes(
     (out_dir / METRICS_FILE).parent.mkdir(parents=True, exist_ok=True)
     (out_dir / METRICS_FILE).write_text(json.dumps(result, indent=2) + "\n")
     return result
+
+
+def _inputs_and_levels(scenarios: dict, levels: list, settings: ProbeSettings, scaler: MinMaxScaler) -> dict:
+    """What the models were given: each scenario's days outside the training range, and the Case 2 levels."""
+    return {
+        "inputs": {
+            case: {key: {"out_of_range": s.out_of_range(scaler)} for key, s in cases.items()}
+            for case, cases in scenarios.items()
+        },
+        "levels": {
+            level.key: {
+                "value": level.value,
+                "units": settings.level_units,
+                "precipitation_mm_d": level.precipitation_mm_d,
+                "precipitation_normalized": level.precipitation_normalized,
+            }
+            for level in levels
+        },
+    }
 
 
 def output_files(out_dir: Path) -> list[Path]:
