@@ -108,3 +108,16 @@ def test_models_without_an_ensemble_are_left_out(lstm_base: Path) -> None:
     comparison = ensemble_comparison([(without, None, None)])
     assert comparison["per_model"] == {}
     assert "No compared model has a replicate ensemble" in ensemble_markdown(comparison)
+
+
+def test_physics_differences_below_their_resolution_are_ties() -> None:
+    from hydroprobe.probes.compare.ensemble import _verdict
+
+    # GR4J's committed run: 2e-15 against 1e-15 unaccounted and 0.002 against 0.0019 mm from nothing
+    # are float rounding of a closed balance, not a less physical ensemble
+    closed = _verdict({"unaccounted_share": 1.88e-15, "flow_from_nothing_mm": 0.00217},
+                      {"unaccounted_share": 1.28e-15, "flow_from_nothing_mm": 0.00190})
+    assert closed == {"unaccounted_share": "tie", "flow_from_nothing_mm": "tie"}
+    lstm = _verdict({"flow_from_nothing_mm": 120.06, "unaccounted_share": 0.8628},
+                    {"flow_from_nothing_mm": 127.24, "unaccounted_share": 0.8484})
+    assert lstm == {"flow_from_nothing_mm": "better", "unaccounted_share": "worse"}

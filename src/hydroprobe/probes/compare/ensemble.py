@@ -31,11 +31,14 @@ from hydroprobe.probes.compare.inputs import ModelInput
 from hydroprobe.probes.compare.metrics import _number, case1_summary, case2_summary
 
 CLIMATE_FILE = Path("metrics/probes_climate.json")
-#: Physics yardsticks: (key, label, unit style); for each, a smaller magnitude is more physical.
+#: Physics yardsticks: (key, label, unit style, resolution); for each, a smaller magnitude is more
+#: physical. Below its resolution a difference is no difference: 1 mm a year of flow from nothing,
+#: half a per cent of the added water, 0.01 of elasticity (a conserving model's 1e-15 "unaccounted"
+#: against another's 2e-15 is float rounding, not physics).
 PHYSICS = (
-    ("flow_from_nothing_mm", "Case 1 flow from nothing (mm/yr)", ",.1f"),
-    ("unaccounted_share", "Case 2 added water unaccounted", ".0%"),
-    ("elasticity_distance", "elasticity outside the observed band", ".2f"),
+    ("flow_from_nothing_mm", "Case 1 flow from nothing (mm/yr)", ",.1f", 1.0),
+    ("unaccounted_share", "Case 2 added water unaccounted", ".0%", 0.005),
+    ("elasticity_distance", "elasticity outside the observed band", ".2f", 0.01),
 )
 #: Differences smaller than this share of the larger magnitude count as a tie.
 TIE = 0.01
@@ -112,12 +115,13 @@ def _median_elasticity(climate: Mapping | None) -> float | None:
 def _verdict(ensemble: Mapping, other: Mapping) -> dict[str, str]:
     """Per physics yardstick: ``better``, ``worse`` or ``tie`` for the ensemble (absent where unknown)."""
     out = {}
-    for key, _, _ in PHYSICS:
+    for key, _, _, resolution in PHYSICS:
         a, b = ensemble.get(key), other.get(key)
         if a is None or b is None:
             continue
         a, b = abs(a), abs(b)
-        out[key] = "tie" if abs(a - b) <= TIE * max(a, b, 1e-12) else ("better" if a < b else "worse")
+        tie = abs(a - b) <= max(TIE * max(a, b), resolution)
+        out[key] = "tie" if tie else ("better" if a < b else "worse")
     return out
 
 

@@ -40,7 +40,7 @@ def sentence(label: str, entry: Mapping) -> str:
             f"median member {_fmt(typical['test_nse'], '.3f')})")
     verdicts = entry["physics_vs_selected"]
     physics = [f"{name} {_fmt(ensemble[key], style)} vs {_fmt(selected[key], style)} ({verdicts[key]})"
-               for key, name, style in PHYSICS if key in verdicts]
+               for key, name, style, _ in PHYSICS if key in verdicts]
     return text + ("; against the selected replicate: " + ", ".join(physics) if physics else "") + "."
 
 
