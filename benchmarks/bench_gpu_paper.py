@@ -12,7 +12,9 @@ a section that would pass ``--budget-s`` is skipped and says so):
 2. throughput, seconds per (full) epoch for R = ``--replicates-list`` replicates at paper size:
    (i) cuDNN ``nn.LSTM`` sequential (``train_replicate``): one replicate timed, × R, since
    replicates run one after another; (ii) the eager ensemble engine (``cuda_graph: off``);
-   (iii) the graph step (``cuda_graph: on``; CUDA only, skipped with a note elsewhere). Epochs
+   (iii) the graph step (``cuda_graph: on``; CUDA only, skipped with a note elsewhere);
+   (iv) the MC-LSTM as the train stage runs it today (one replicate after another, per-step
+   Python loop; hidden ``--mclstm-hidden``, learning rate 0.02), one replicate timed, x R. Epochs
    are cut to ``--batches`` training batches and the same share of validation days, then scaled
    to the full split; 1 warm-up epoch (which includes the graph capture) + ``--timed-epochs``;
 3. parity: the same seeds for ``--parity-epochs`` cut epochs on the graph and the eager path
@@ -41,14 +43,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_gpu as base  # noqa: E402  (environment, timers and budget helpers of the first GPU run)
 
 from hydroprobe.data.dataset import BasinDataset  # noqa: E402
+from hydroprobe.models import mclstm  # noqa: E402
 from hydroprobe.training.config import TrainConfig  # noqa: E402
 from hydroprobe.training.device import configure_cpu, resolve_device  # noqa: E402
 from hydroprobe.training.ensemble import train_ensemble  # noqa: E402
 from hydroprobe.training.replicates import split_samples  # noqa: E402
 from hydroprobe.training.trainer import train_replicate  # noqa: E402
 
-SMOKE = {"hidden": 4, "window": 30, "batch_size": 32, "replicates_list": "1,3", "batches": 2,
-         "timed_epochs": 1, "parity_replicates": 3, "parity_epochs": 2, "paper_replicates": 3,
+SEQUENTIAL = ("cudnn", "mclstm")  # engines that train replicates one after another
+MCLSTM_LEARNING_RATE = 0.02  # references.mclstm.train.learning_rate
+SMOKE = {"hidden": 4, "mclstm_hidden": 2, "window": 30, "batch_size": 32, "replicates_list": "1,3",
+         "batches": 2, "timed_epochs": 1, "parity_replicates": 3, "parity_epochs": 2, "paper_replicates": 3,
          "paper_epochs": 3, "patience": 1, "eval_batch_size": 256}
 
 
@@ -71,6 +76,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     add("--timed-epochs", type=int, default=2, help="timed epochs after one warm-up epoch")
     add("--parity-replicates", type=int, default=16)
     add("--parity-epochs", type=int, default=3)
+    add("--mclstm-hidden", type=int, default=8, help="MC-LSTM cell states (references.mclstm)")
     add("--paper", action="store_true", help="also run the paper protocol end to end")
     add("--paper-replicates", type=int, default=100)
     add("--paper-epochs", type=int, default=500)
@@ -82,17 +88,21 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def config(args, epochs: int, patience: int, graph: str) -> TrainConfig:
-    return TrainConfig(window=args.window, batch_size=args.batch_size, learning_rate=args.learning_rate,
+def config(args, epochs: int, patience: int, graph: str, learning_rate: float | None = None) -> TrainConfig:
+    return TrainConfig(window=args.window, batch_size=args.batch_size,
+                       learning_rate=learning_rate or args.learning_rate,
                        max_epochs=epochs, patience=patience, grad_clip=args.grad_clip,
                        eval_batch_size=args.eval_batch_size, cuda_graph=graph, checkpoint_minutes=0)
 
 
 def run_engine(kind: str, replicates: int, cfg, ctx, on_epoch) -> list:
-    """Train ``replicates`` seeds: ``cudnn`` (one replicate), ``static`` (the graph's step run eagerly),
-    or the ensemble engine as ``cfg.cuda_graph`` says (any other kind)."""
+    """Train ``replicates`` seeds: ``cudnn`` / ``mclstm`` (one replicate), ``static`` (the graph's step
+    run eagerly), or the ensemble engine as ``cfg.cuda_graph`` says (any other kind)."""
     series, train, validation = ctx["series"], ctx["train"], ctx["validation"]
     architecture, device = ctx["architecture"], ctx["device"]
+    if kind == "mclstm":
+        return [train_replicate(ctx["mclstm_architecture"], series, train, validation, cfg, 0, device,
+                                lambda epoch, *_: on_epoch(0, epoch))]
     if kind == "cudnn":
         return [train_replicate(architecture, series, train, validation, cfg, 0, device,
                                 lambda epoch, *_: on_epoch(0, epoch))]
@@ -102,17 +112,19 @@ def run_engine(kind: str, replicates: int, cfg, ctx, on_epoch) -> list:
 
 
 def time_engine(kind: str, replicates: int, args, ctx) -> dict:
-    """Seconds per full epoch for all ``replicates`` (cuDNN: one replicate's time × R)."""
+    """Seconds per full epoch for all ``replicates`` (cuDNN, MC-LSTM: one replicate's time × R)."""
     epochs = 1 + args.timed_epochs
     graph = "on" if kind == "graph" else "off"
+    sequential = kind in SEQUENTIAL
     timer = base.EpochTimer()
     base.free(ctx["device"])
     began = time.perf_counter()
-    results = run_engine(kind, replicates, config(args, epochs, epochs + 1, graph), ctx,
+    learning_rate = MCLSTM_LEARNING_RATE if kind == "mclstm" else None
+    results = run_engine(kind, replicates, config(args, epochs, epochs + 1, graph, learning_rate), ctx,
                          lambda seed, epoch: timer.mark(epoch))
     base.sync(ctx["device"])
     cut_epoch = float(np.median(timer.timed_epochs()))
-    full_epoch = cut_epoch * ctx["extrapolation"] * (replicates if kind == "cudnn" else 1)
+    full_epoch = cut_epoch * ctx["extrapolation"] * (replicates if sequential else 1)
     return {"engine": kind, "replicates": replicates, "timed_cut_epoch_seconds": timer.timed_epochs(),
             "seconds_per_epoch_all_replicates": full_epoch,
             "seconds_per_replicate_epoch": full_epoch / replicates,
@@ -126,16 +138,22 @@ def throughput(args, ctx, clock, report, write) -> None:
         f"cut epochs of {len(ctx['train'])} of {ctx['full_train']} training days, x{ctx['extrapolation']:.3f}"
         f" to the full split; 1 warm-up + {args.timed_epochs} timed epochs, median; cudnn = one "
         "nn.LSTM replicate x R (run one after another); eager = ensemble, cuda_graph off; "
-        "graph = ensemble, cuda_graph on")}
+        "graph = ensemble, cuda_graph on; mclstm = one MC-LSTM replicate x R (the train stage's "
+        "sequential engine)")}
     cuda = ctx["device"].type == "cuda"
+    sequential: dict[str, dict] = {}
     for replicates in [int(r) for r in args.replicates_list.split(",") if r]:
-        for kind in ("cudnn", "eager", "graph"):
+        for kind in ("cudnn", "eager", "graph", "mclstm"):
             label = f"{kind} R={replicates}"
             if kind == "graph" and not cuda:
                 section["skipped"].append(f"{label}: CUDA graphs need a CUDA device")
                 continue
             if clock.left() < 30:
                 section["skipped"].append(f"{label}: budget spent")
+                continue
+            if kind in sequential:  # one replicate's epoch does not depend on R: time it once
+                run = scaled(sequential[kind], replicates)
+                section["runs"].append(run)
                 continue
             base.say(f"[{clock.elapsed():6.1f} s] timing {label} ...")
             try:
@@ -145,9 +163,18 @@ def throughput(args, ctx, clock, report, write) -> None:
                 base.say(f"    failed: {type(error).__name__}: {error}")
                 continue
             section["runs"].append(run)
+            if kind in SEQUENTIAL:
+                sequential[kind] = run
             base.say(f"    {run['seconds_per_epoch_all_replicates']:.3f} s per epoch for all {replicates}")
             write()
     section["speedups"] = speedups(section["runs"])
+
+
+def scaled(run: dict, replicates: int) -> dict:
+    """A sequential engine's timing at another R: the same replicate epoch, run R times."""
+    per_replicate = run["seconds_per_replicate_epoch"]
+    return dict(run, replicates=replicates, seconds_per_epoch_all_replicates=per_replicate * replicates,
+                timed_at_replicates=run["replicates"])
 
 
 def speedups(runs: list[dict]) -> dict:
@@ -156,7 +183,7 @@ def speedups(runs: list[dict]) -> dict:
     by_key = {(r["engine"], r["replicates"]): r["seconds_per_epoch_all_replicates"] for r in runs}
     for (engine, replicates), seconds in by_key.items():
         cudnn = by_key.get(("cudnn", replicates))
-        if engine != "cudnn" and cudnn:
+        if engine not in SEQUENTIAL and cudnn:
             out[f"R={replicates}/{engine}_vs_cudnn"] = cudnn / seconds
     return out
 
@@ -233,6 +260,8 @@ def context(args, device: torch.device) -> dict:
     return {"device": device, "series": series, "basin": dataset.basin_id,
             "architecture": {"type": "lstm", "n_inputs": 2, "hidden_size": args.hidden,
                              "initial_forget_bias": None},
+            "mclstm_architecture": {"type": "mclstm", "n_inputs": 2, "hidden_size": args.mclstm_hidden,
+                                    **mclstm.architecture_extras(dataset, {})},
             "train": train[:timed], "validation": validation[: max(1, round(len(validation) * share))],
             "full_train_days": train, "full_validation_days": validation,
             "full_train": len(train), "extrapolation": len(train) / timed}
