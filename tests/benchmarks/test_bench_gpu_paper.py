@@ -36,8 +36,13 @@ def test_smoke_mode_writes_every_section(salmon, tmp_path):
     assert {"date_utc", "torch", "device_name", "commit"} <= report["environment"].keys()
     runs = report["throughput"]["runs"]
     timed = {(r["engine"], r["replicates"]) for r in runs}
-    assert timed == {(e, r) for e in ("cudnn", "eager") for r in (1, 3)}
+    assert timed == {(e, r) for e in ("cudnn", "eager", "mclstm") for r in (1, 3)}
     assert all(r["seconds_per_epoch_all_replicates"] > 0 for r in runs)
+    by_key = {(r["engine"], r["replicates"]): r for r in runs}
+    for engine in ("cudnn", "mclstm"):  # sequential: timed once at R = 1, three replicates take 3x
+        once, thrice = by_key[engine, 1], by_key[engine, 3]
+        assert thrice["timed_at_replicates"] == 1
+        assert thrice["seconds_per_epoch_all_replicates"] == 3 * once["seconds_per_epoch_all_replicates"]
     assert report["throughput"]["skipped"] == [f"graph R={r}: CUDA graphs need a CUDA device" for r in (1, 3)]
     assert report["parity"]["note"].startswith("CPU: no CUDA graph")
     assert report["parity"]["train_loss"]["max_abs"] < 1e-5
