@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_gpu as base  # noqa: E402  (environment, timers and budget helpers of the first GPU run)
 
 from hydroprobe.data.dataset import BasinDataset  # noqa: E402
-from hydroprobe.models import mclstm  # noqa: E402
+from hydroprobe.models import ensemble_triton, mclstm  # noqa: E402
 from hydroprobe.training.config import TrainConfig  # noqa: E402
 from hydroprobe.training.device import configure_cpu, resolve_device  # noqa: E402
 from hydroprobe.training.ensemble import train_ensemble  # noqa: E402
@@ -77,6 +77,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     add("--parity-replicates", type=int, default=16)
     add("--parity-epochs", type=int, default=3)
     add("--mclstm-hidden", type=int, default=8, help="MC-LSTM cell states (references.mclstm)")
+    add("--engines", default="cudnn,eager,graph,triton,mclstm",
+        help="timed at every R: cudnn, eager, graph (torch recurrence), triton (graph + Triton), mclstm")
+    add("--triton-variants", default="16/ieee,64/ieee,32/tf32x3",
+        help="BLOCK/PRECISION of the Triton kernels also timed at the largest R")
+    add("--paper-engine", default="triton", help="engine of the paper protocol on CUDA (graph | triton)")
     add("--paper", action="store_true", help="also run the paper protocol end to end")
     add("--paper-replicates", type=int, default=100)
     add("--paper-epochs", type=int, default=500)
@@ -88,11 +93,23 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def config(args, epochs: int, patience: int, graph: str, learning_rate: float | None = None) -> TrainConfig:
+def config(args, epochs: int, patience: int, kind: str) -> TrainConfig:
+    """The engine ``kind`` as train settings: graph for ``graph`` and every ``triton*``, and so on."""
+    triton = kind.startswith("triton")
     return TrainConfig(window=args.window, batch_size=args.batch_size,
-                       learning_rate=learning_rate or args.learning_rate,
+                       learning_rate=MCLSTM_LEARNING_RATE if kind == "mclstm" else args.learning_rate,
                        max_epochs=epochs, patience=patience, grad_clip=args.grad_clip,
-                       eval_batch_size=args.eval_batch_size, cuda_graph=graph, checkpoint_minutes=0)
+                       eval_batch_size=args.eval_batch_size, checkpoint_minutes=0,
+                       cuda_graph="on" if kind == "graph" or triton else "off",
+                       recurrence="triton" if triton else "torch")
+
+
+def tuned(kind: str) -> tuple[int, str]:
+    """``triton:BLOCK/PRECISION`` → the kernels' block and precision (plain ``triton``: the defaults)."""
+    if ":" not in kind:
+        return ensemble_triton.BLOCK, ensemble_triton.PRECISION
+    block, precision = kind.split(":")[1].split("/")
+    return int(block), precision
 
 
 def run_engine(kind: str, replicates: int, cfg, ctx, on_epoch) -> list:
@@ -106,21 +123,24 @@ def run_engine(kind: str, replicates: int, cfg, ctx, on_epoch) -> list:
     if kind == "cudnn":
         return [train_replicate(architecture, series, train, validation, cfg, 0, device,
                                 lambda epoch, *_: on_epoch(0, epoch))]
-    return list(train_ensemble(architecture, series, train, validation, cfg, list(range(replicates)),
-                               device, lambda seed, epoch, *_: on_epoch(seed, epoch),
-                               max_group=replicates, static_step=kind == "static"))
+    defaults = ensemble_triton.BLOCK, ensemble_triton.PRECISION
+    ensemble_triton.BLOCK, ensemble_triton.PRECISION = tuned(kind)
+    try:
+        return list(train_ensemble(architecture, series, train, validation, cfg, list(range(replicates)),
+                                   device, lambda seed, epoch, *_: on_epoch(seed, epoch),
+                                   max_group=replicates, static_step=kind == "static"))
+    finally:
+        ensemble_triton.BLOCK, ensemble_triton.PRECISION = defaults
 
 
 def time_engine(kind: str, replicates: int, args, ctx) -> dict:
     """Seconds per full epoch for all ``replicates`` (cuDNN, MC-LSTM: one replicate's time × R)."""
     epochs = 1 + args.timed_epochs
-    graph = "on" if kind == "graph" else "off"
     sequential = kind in SEQUENTIAL
     timer = base.EpochTimer()
     base.free(ctx["device"])
     began = time.perf_counter()
-    learning_rate = MCLSTM_LEARNING_RATE if kind == "mclstm" else None
-    results = run_engine(kind, replicates, config(args, epochs, epochs + 1, graph, learning_rate), ctx,
+    results = run_engine(kind, replicates, config(args, epochs, epochs + 1, kind), ctx,
                          lambda seed, epoch: timer.mark(epoch))
     base.sync(ctx["device"])
     cut_epoch = float(np.median(timer.timed_epochs()))
@@ -143,10 +163,12 @@ def throughput(args, ctx, clock, report, write) -> None:
     cuda = ctx["device"].type == "cuda"
     sequential: dict[str, dict] = {}
     for replicates in [int(r) for r in args.replicates_list.split(",") if r]:
-        for kind in ("cudnn", "eager", "graph", "mclstm"):
+        largest = replicates == max(int(r) for r in args.replicates_list.split(",") if r)
+        variants = [f"triton:{v}" for v in args.triton_variants.split(",") if v] if largest else []
+        for kind in args.engines.split(",") + variants:
             label = f"{kind} R={replicates}"
-            if kind == "graph" and not cuda:
-                section["skipped"].append(f"{label}: CUDA graphs need a CUDA device")
+            if (kind == "graph" or kind.startswith("triton")) and not cuda:
+                section["skipped"].append(f"{label}: CUDA graphs and the Triton kernels need a CUDA device")
                 continue
             if clock.left() < 30:
                 section["skipped"].append(f"{label}: budget spent")
@@ -189,38 +211,49 @@ def speedups(runs: list[dict]) -> dict:
 
 
 def parity(args, ctx, clock, report, write) -> None:
-    """Graph (CPU: static eager) vs eager engine, same seeds: largest loss and weight differences."""
-    kind = "graph" if ctx["device"].type == "cuda" else "static"
+    """Graph and Triton (CPU: the static step run eagerly) vs the eager engine, same seeds.
+
+    ``report["parity"]`` keeps the graph (or static) comparison where earlier runs had it;
+    ``report["parity_triton"]`` adds the Triton kernels' (CUDA only).
+    """
+    cuda = ctx["device"].type == "cuda"
     epochs = args.parity_epochs
-    runs = {}
-    for name in ("eager", kind):
-        cfg = config(args, epochs, epochs + 1, "on" if name == "graph" else "off")
-        runs[name] = run_engine(name, args.parity_replicates, cfg, ctx, lambda *_: None)
-    pairs = list(zip(runs[kind], runs["eager"], strict=True))
+    runs = {name: run_engine(name, args.parity_replicates, config(args, epochs, epochs + 1, name), ctx,
+                             lambda *_: None)
+            for name in (("eager", "graph", "triton") if cuda else ("eager", "static"))}
+    for kind, key in (("graph", "parity"), ("static", "parity"), ("triton", "parity_triton")):
+        if kind in runs:
+            report[key] = compared(kind, runs[kind], runs["eager"], args)
+            base.say(f"[{clock.elapsed():6.1f} s] {key}: {json.dumps(report[key]['train_loss'])}")
+
+
+def compared(kind: str, runs: list, eager: list, args) -> dict:
+    """The largest loss and weight differences of ``kind``'s replicates from the eager engine's."""
+    pairs = list(zip(runs, eager, strict=True))
 
     def largest(values) -> dict:
         values = [np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64)) for a, b in values]
         return {"max_abs": float(max(v.max() for v in values))}
 
-    report["parity"] = {
-        "compared": f"{kind} vs eager, {args.parity_replicates} replicates, {epochs} cut epochs",
-        "note": None if kind == "graph" else "CPU: no CUDA graph; the static step ran eagerly",
+    return {
+        "compared": f"{kind} vs eager, {args.parity_replicates} replicates, {args.parity_epochs} cut epochs",
+        "note": "CPU: no CUDA graph; the static step ran eagerly" if kind == "static" else None,
         "train_loss": largest((a.train_loss, b.train_loss) for a, b in pairs),
         "validation_loss": largest((a.validation_loss, b.validation_loss) for a, b in pairs),
         "weights": largest((a.state_dict[k], b.state_dict[k]) for a, b in pairs for k in b.state_dict),
         "final_train_loss": {kind: [a.train_loss[-1] for a, _ in pairs],
                              "eager": [b.train_loss[-1] for _, b in pairs]},
     }
-    base.say(f"[{clock.elapsed():6.1f} s] parity: {json.dumps(report['parity']['train_loss'])}")
 
 
 def paper(args, ctx, clock, report, write) -> None:
     """The paper protocol on the full split; the budget lowers ``max_epochs`` if it must."""
-    graph = "on" if ctx["device"].type == "cuda" else "off"
-    cfg = config(args, args.paper_epochs, args.patience, graph)
+    kind = args.paper_engine if ctx["device"].type == "cuda" else "eager"
+    cfg = config(args, args.paper_epochs, args.patience, kind)
     budgeted = base.BudgetedConfig(cfg)
     section = report["paper"] = {"replicates": args.paper_replicates, "max_epochs": args.paper_epochs,
-                                 "patience": args.patience, "cuda_graph": graph, "status": "started"}
+                                 "patience": args.patience, "engine": kind, "cuda_graph": cfg.cuda_graph,
+                                 "recurrence": cfg.recurrence, "status": "started"}
     stamps: dict[int, float] = {}
     began = time.perf_counter()
 
@@ -236,7 +269,7 @@ def paper(args, ctx, clock, report, write) -> None:
             section["stopped_by_budget_after_epoch"] = epoch
 
     full = dict(ctx, train=ctx["full_train_days"], validation=ctx["full_validation_days"])
-    results = run_engine("ensemble", args.paper_replicates, budgeted, full, on_epoch)
+    results = run_engine(kind, args.paper_replicates, budgeted, full, on_epoch)
     base.sync(ctx["device"])
     section.update(
         status="done", wall_seconds=time.perf_counter() - began, epochs_run=len(stamps),

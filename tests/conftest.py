@@ -7,10 +7,14 @@ Tests never invent basin data: they read the real files in
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 
 import pytest
 import torch
+
+if not torch.cuda.is_available():  # Triton kernels run in its CPU interpreter here; the setting is
+    os.environ.setdefault("TRITON_INTERPRET", "1")  # read when triton is first imported, so now
 import xarray as xr
 import yaml
 

@@ -46,15 +46,17 @@ def gate_order(hidden: int) -> torch.Tensor:
 class EnsembleLSTM(nn.Module):
     """LSTM + linear head on the last hidden state, for R replicates at once.
 
-    ``fused=True`` uses the hand-written BPTT (:class:`FusedRecurrence`);
+    ``fused=True`` uses the hand-written BPTT, in torch ops (:class:`FusedRecurrence`) or, with
+    ``kernel="triton"``, as persistent Triton kernels (:class:`TritonRecurrence`, CUDA);
     ``False`` lets autograd differentiate the step loop (reference, and the
     path ``torch.compile`` can fuse on a GPU).
     """
 
-    def __init__(self, replicates: int, n_inputs: int = 2, hidden_size: int = 50, fused: bool = True):
+    def __init__(self, replicates: int, n_inputs: int = 2, hidden_size: int = 50, fused: bool = True,
+                 kernel: str = "torch"):
         super().__init__()
         gates = 4 * hidden_size
-        self.n_inputs, self.hidden_size, self.fused = n_inputs, hidden_size, fused
+        self.n_inputs, self.hidden_size, self.fused, self.kernel = n_inputs, hidden_size, fused, kernel
         self.weight_ih = nn.Parameter(torch.zeros(replicates, gates, n_inputs))
         self.weight_hh = nn.Parameter(torch.zeros(replicates, gates, hidden_size))
         self.bias_ih = nn.Parameter(torch.zeros(replicates, gates))
@@ -69,10 +71,11 @@ class EnsembleLSTM(nn.Module):
         return self.weight_ih.shape[0]
 
     @classmethod
-    def from_models(cls, models: Sequence[LSTMRegressor], fused: bool = True) -> EnsembleLSTM:
+    def from_models(cls, models: Sequence[LSTMRegressor], fused: bool = True,
+                    kernel: str = "torch") -> EnsembleLSTM:
         """Stack copies of the given models' weights (replicate r = ``models[r]``)."""
         first = models[0]
-        ensemble = cls(len(models), first.n_inputs, first.hidden_size, fused)
+        ensemble = cls(len(models), first.n_inputs, first.hidden_size, fused, kernel)
         order = gate_order(first.hidden_size)
         with torch.no_grad():
             for r, model in enumerate(models):
@@ -96,7 +99,7 @@ class EnsembleLSTM(nn.Module):
     def subset(self, keep: torch.Tensor) -> EnsembleLSTM:
         """A new ensemble holding only replicates ``keep`` (their weights copied)."""
         device = self.weight_ih.device
-        smaller = EnsembleLSTM(len(keep), self.n_inputs, self.hidden_size, self.fused).to(device)
+        smaller = EnsembleLSTM(len(keep), self.n_inputs, self.hidden_size, self.fused, self.kernel).to(device)
         smaller.cell = self.cell
         with torch.no_grad():
             for name, parameter in self.named_parameters():
@@ -115,6 +118,10 @@ class EnsembleLSTM(nn.Module):
             h = recurrence_inference(x, *weights)
         elif x.dim() != 4:
             raise ValueError("training needs per-replicate windows of shape (R, B, T, I)")
+        elif self.fused and self.kernel == "triton":
+            from hydroprobe.models.ensemble_triton import TritonRecurrence
+
+            h = TritonRecurrence.apply(x, *weights, self.workspace)
         elif self.fused:
             h = FusedRecurrence.apply(x, *weights, self.workspace)
         else:

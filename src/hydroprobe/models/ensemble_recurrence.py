@@ -81,7 +81,8 @@ class FusedRecurrence(torch.autograd.Function):
             (steps, replicates, hidden, batch),
             (steps + 1, replicates, width, batch),
         ]
-        buffers, owned = (workspace or Workspace()).take(shapes, x)
+        workspace = workspace or Workspace()
+        buffers, owned = workspace.take(shapes, x)
         acts, cells, tanh_cells, operands = buffers
         weights = stacked_weights(w_ih, w_hh, bias)
         operands[0, :, :hidden].zero_()  # h_0; later rows are written by the loop

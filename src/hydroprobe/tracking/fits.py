@@ -107,8 +107,7 @@ class GradientFit:
 
     def environment(self, inputs: FitInputs) -> dict:
         train = inputs.train
-        engine = engine_label(resolve_engine(train.engine_setting, inputs.model.type), train.cuda_graph,
-                              inputs.device)
+        engine = engine_label(resolve_engine(train.engine_setting, inputs.model.type), train, inputs.device)
         return runtime_environment(inputs.device, engine, inputs.model.type).to_dict()
 
     def params(self, inputs: FitInputs, basin_id: str) -> dict[str, str]:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from hydroprobe.config import require
 from hydroprobe.models.kinds import KINDS, ModelKind, kind_of
-from hydroprobe.training.device import CUDA_GRAPH_MODES, resolve_device
+from hydroprobe.training.device import CUDA_GRAPH_MODES, RECURRENCE_KERNELS, resolve_device
 from hydroprobe.training.fingerprint import (
     RuntimeEnvironment,
     engine_label,
@@ -69,6 +69,8 @@ class TrainConfig:
     a killed run resumes where it was (0 = off); it never changes a result.
     ``cuda_graph`` (``auto`` | ``on`` | ``off``) replays the ensemble engine's step as a
     captured CUDA graph (:mod:`hydroprobe.training.graph_step`); ``auto`` = on CUDA only.
+    ``recurrence`` (``auto`` | ``torch`` | ``triton``) picks the kernel of that engine's LSTM
+    recurrence (:func:`hydroprobe.training.device.resolve_recurrence`); CPU stays ``torch``.
     ``mode`` seq2seq trains on ``windows_per_epoch`` random windows a epoch, each scored on
     its last ``loss_span`` days (:mod:`hydroprobe.training.sequence`); evaluation stays seq2one.
     """
@@ -88,6 +90,7 @@ class TrainConfig:
     eval_batch_size: int = 2048
     checkpoint_minutes: float = 2.0
     cuda_graph: str = "auto"
+    recurrence: str = "auto"
     mode: str = "seq2one"
     loss_span: int = 365
     windows_per_epoch: int = 1280
@@ -112,6 +115,8 @@ class TrainConfig:
         require(self.checkpoint_minutes >= 0, "train.checkpoint_minutes", "must be >= 0 (0 = off)")
         require(self.cuda_graph in CUDA_GRAPH_MODES, "train.cuda_graph",
                 f"must be one of {CUDA_GRAPH_MODES} (got {self.cuda_graph!r})")
+        require(self.recurrence in RECURRENCE_KERNELS, "train.recurrence",
+                f"must be one of {RECURRENCE_KERNELS} (got {self.recurrence!r})")
         require(self.mode in MODES, "train.mode", f"must be one of {MODES} (got {self.mode!r})")
         require(self.loss_span >= 1, "train.loss_span", f"must be >= 1 (got {self.loss_span})")
         require(self.windows_per_epoch >= 1, "train.windows_per_epoch",
@@ -146,19 +151,19 @@ def config_hash(
     change it besides params and data (the training code, the resolved engine, the
     torch build, the kind of device and processor, the thread count: see
     :mod:`hydroprobe.training.fingerprint`) is in, so replicates trained by other
-    code or on another kind of machine are never passed off as this run's. ``cuda_graph`` is
-    left out of the recipe: it can change numbers only on CUDA (another float order), and there
-    the resolved mode enters through the environment's engine (``ensemble+cuda_graph``), so the
-    CPU key is the same whatever it says. ``group_size``
+    code or on another kind of machine are never passed off as this run's. ``cuda_graph`` and
+    ``recurrence`` are left out of the recipe: they change numbers only on CUDA (another float
+    order), and there the resolved choices enter through the environment's engine
+    (``ensemble+cuda_graph+triton``), so the CPU key is the same whatever they say. ``group_size``
     (``execution.replicates_per_task``) enters only when set, so the default key is unchanged.
     """
     if environment is None:
         device = resolve_device(train.device)
-        engine = engine_label(resolve_engine(train.engine_setting, model.type), train.cuda_graph, device)
+        engine = engine_label(resolve_engine(train.engine_setting, model.type), train, device)
         environment = runtime_environment(device, engine, model.type)
     recipe = dataclasses.asdict(train)
     for key in ("replicates", "seed", "threads", "eval_batch_size", "device", "engine",
-                "checkpoint_minutes", "cuda_graph"):
+                "checkpoint_minutes", "cuda_graph", "recurrence"):
         recipe.pop(key)
     if train.mode == "seq2one":
         for key in SEQ2SEQ_KEYS:

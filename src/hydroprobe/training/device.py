@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import torch
 
 
@@ -23,6 +25,7 @@ def configure_cpu(threads: int) -> None:
 
 
 CUDA_GRAPH_MODES = ("auto", "on", "off")
+RECURRENCE_KERNELS = ("auto", "torch", "triton")
 
 
 def resolve_cuda_graph(mode: str, device: torch.device) -> bool:
@@ -40,3 +43,26 @@ def resolve_cuda_graph(mode: str, device: torch.device) -> bool:
             "device; use 'auto' (graphs on CUDA only) or 'off'"
         )
     return mode != "off" and device.type == "cuda"
+
+
+def resolve_recurrence(kernel: str, device: torch.device) -> str:
+    """``train.recurrence``: which kernel runs the ensemble engine's LSTM recurrence in training.
+
+    ``torch`` is the hand-written BPTT in torch ops (every device); ``triton`` the persistent
+    kernels of :mod:`hydroprobe.models.ensemble_triton` (CUDA, or Triton's interpreter on CPU when
+    ``TRITON_INTERPRET=1``, which tests use); ``auto`` = triton on CUDA where Triton is installed.
+    A request for triton where it cannot run is an error, never silently the torch path.
+    """
+    from hydroprobe.models import ensemble_triton
+
+    if kernel not in RECURRENCE_KERNELS:
+        raise ValueError(f"train.recurrence must be one of {RECURRENCE_KERNELS} (got {kernel!r})")
+    runs_here = ensemble_triton.available() and (
+        device.type == "cuda" or os.environ.get("TRITON_INTERPRET") == "1")
+    if kernel == "triton" and not runs_here:
+        where = f"the device is {device.type}" if ensemble_triton.available() else "Triton is not installed"
+        raise RuntimeError(f"train.recurrence is 'triton' but {where}: the kernels need a CUDA device "
+                           "with Triton (or TRITON_INTERPRET=1 on CPU, for tests); use 'auto' or 'torch'")
+    if kernel == "auto":
+        return "triton" if runs_here and device.type == "cuda" else "torch"
+    return kernel

@@ -45,7 +45,7 @@ from hydroprobe.models.ensemble_recurrence import lstm_cell
 from hydroprobe.models.kinds import kind_of
 from hydroprobe.training.checkpoint import Checkpoints, generator_state, restore_generator, seeds_label
 from hydroprobe.training.config import TrainConfig
-from hydroprobe.training.device import resolve_cuda_graph
+from hydroprobe.training.device import resolve_cuda_graph, resolve_recurrence
 from hydroprobe.training.graph_step import StaticTrainer
 from hydroprobe.training.static_step import clip_grad_norm_per_replicate_
 from hydroprobe.training.trainer import ReplicateResult, init_model
@@ -207,7 +207,8 @@ def _group_epoch(group: _Group, series, train_index, validation_days, epoch: int
 
 
 def _fresh_group(architecture, config: TrainConfig, seeds, device, compile_cell: bool) -> _Group:
-    model = EnsembleLSTM.from_models([init_model(architecture, s) for s in seeds], fused=not compile_cell)
+    model = EnsembleLSTM.from_models([init_model(architecture, s) for s in seeds], fused=not compile_cell,
+                                     kernel=resolve_recurrence(config.recurrence, device))
     if compile_cell:
         model.cell = torch.compile(lstm_cell, dynamic=False)
     model.to(device)
@@ -253,7 +254,8 @@ def _resumed_group(architecture, config: TrainConfig, saved: dict, device, compi
     """The group exactly as :func:`_checkpoint_state` saved it."""
     saved_replicates = saved["replicates"]
     hidden, inputs = architecture["hidden_size"], architecture["n_inputs"]
-    model = EnsembleLSTM(len(saved_replicates), inputs, hidden, fused=not compile_cell)
+    model = EnsembleLSTM(len(saved_replicates), inputs, hidden, fused=not compile_cell,
+                         kernel=resolve_recurrence(config.recurrence, device))
     model.load_state_dict(saved["model"])
     if compile_cell:
         model.cell = torch.compile(lstm_cell, dynamic=False)

@@ -19,12 +19,16 @@ from dataclasses import asdict, dataclass
 from functools import cache
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from hydroprobe.models.kinds import kind_of
-from hydroprobe.training.device import resolve_cuda_graph
+from hydroprobe.training.device import resolve_cuda_graph, resolve_recurrence
+
+if TYPE_CHECKING:  # config imports this module
+    from hydroprobe.training.config import TrainConfig
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
@@ -151,14 +155,19 @@ def resolve_engine(engine: str, model_type: str) -> str:
     return "ensemble" if kind_of(model_type).stacks else "sequential"
 
 
-def engine_label(engine: str, cuda_graph: str, device: torch.device) -> str:
-    """The engine as keyed and recorded: ``ensemble+cuda_graph`` where the captured step trains.
+def engine_label(engine: str, train: TrainConfig, device: torch.device) -> str:
+    """The engine as keyed and recorded, e.g. ``ensemble+cuda_graph+triton`` on a GPU.
 
-    The graph step sums in another order than the eager one on a GPU, so its replicates are
-    keyed apart; elsewhere (CPU, the sequential engine) the label is the engine itself.
+    The graph step and the Triton recurrence sum in another order than the eager torch step,
+    so their replicates are keyed apart; on CPU (torch recurrence, no graph) and for the
+    sequential engine the label is the engine itself.
     """
-    if engine == "ensemble" and resolve_cuda_graph(cuda_graph, device):
-        return f"{engine}+cuda_graph"
+    if engine != "ensemble":
+        return engine
+    if resolve_cuda_graph(train.cuda_graph, device):
+        engine += "+cuda_graph"
+    if resolve_recurrence(train.recurrence, device) == "triton":
+        engine += "+triton"
     return engine
 
 
