@@ -105,6 +105,11 @@ def test_auto_engine_is_keyed_as_the_engine_it_resolves_to() -> None:
     assert resolve_engine("auto", "lstm") == "ensemble"
     assert resolve_engine("auto", "mclstm") == "sequential"
     assert resolve_engine("sequential", "lstm") == "sequential"
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    assert resolve_engine("auto", "lstm", 5, cuda) == "sequential"  # cuDNN wins below 6 on a GPU
+    assert resolve_engine("auto", "lstm", 6, cuda) == "ensemble"
+    assert resolve_engine("auto", "lstm", 1, cpu) == "ensemble"  # stacking wins from 1 on CPU
+    assert resolve_engine("ensemble", "lstm", 1, cuda) == "ensemble"  # asked for, not overridden
     auto = config_hash(MODEL, TRAIN, "data")
     assert auto == config_hash(MODEL, dataclasses.replace(TRAIN, engine="ensemble"), "data")
     assert auto != config_hash(MODEL, dataclasses.replace(TRAIN, engine="sequential"), "data")

@@ -146,9 +146,10 @@ def test_cuda_graph_knob_is_checked_and_keyed_only_where_it_can_change_numbers()
     assert not resolve_cuda_graph("auto", CPU)
     assert resolve_cuda_graph("auto", torch.device("cuda"))
     assert not resolve_cuda_graph("off", torch.device("cuda"))
-    assert engine_label("ensemble", "auto", CPU) == "ensemble"
-    assert engine_label("ensemble", "auto", torch.device("cuda")) == "ensemble+cuda_graph"
-    assert engine_label("sequential", "on", torch.device("cuda")) == "sequential"
+    cuda = torch.device("cuda")
+    assert engine_label("ensemble", TrainConfig(cuda_graph="auto"), CPU) == "ensemble"
+    assert engine_label("ensemble", TrainConfig(cuda_graph="auto"), cuda) == "ensemble+cuda_graph"
+    assert engine_label("sequential", TrainConfig(cuda_graph="on"), cuda) == "sequential"
     train = TrainConfig(window=30, device="cpu")
     model = ModelConfig(hidden_size=4)
     keys = {config_hash(model, dataclasses.replace(train, cuda_graph=m), "data") for m in ("auto", "off")}

@@ -73,8 +73,10 @@ def test_train_ensemble_with_the_kernels_matches_the_torch_recurrence(cut):
 def test_recurrence_knob_is_checked_and_keyed_where_it_runs(monkeypatch):
     with pytest.raises(ConfigError, match="train.recurrence"):
         TrainConfig(recurrence="cudnn")
-    assert resolve_recurrence("auto", CPU) == "torch"  # CPU keeps the torch path even with Triton
+    assert TrainConfig().recurrence == "torch"  # the measured faster one stays the default
     assert resolve_recurrence("triton", CPU) == "triton"  # the interpreter, for these tests
+    with pytest.raises(ValueError, match="train.recurrence must be one of"):
+        resolve_recurrence("auto", CPU)
     assert engine_label("ensemble", TrainConfig(recurrence="triton"), CPU) == "ensemble+triton"
     assert engine_label("ensemble", TrainConfig(), CPU) == "ensemble"
     assert engine_label("sequential", TrainConfig(recurrence="triton"), CPU) == "sequential"

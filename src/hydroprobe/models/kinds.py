@@ -94,6 +94,7 @@ KINDS: dict[str, ModelKind] = {
             network="hydroprobe.models.lstm:LSTMRegressor",
             extras="hydroprobe.models.lstm:architecture_extras",
             sources=("models/lstm.py", "models/ensemble_lstm.py", "models/ensemble_recurrence.py",
+                     "models/ensemble_triton.py",
                      "training/static_step.py", "training/graph_step.py", "training/sequence.py"),
         ),
         ModelKind(

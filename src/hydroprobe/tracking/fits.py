@@ -107,7 +107,8 @@ class GradientFit:
 
     def environment(self, inputs: FitInputs) -> dict:
         train = inputs.train
-        engine = engine_label(resolve_engine(train.engine_setting, inputs.model.type), train, inputs.device)
+        engine = resolve_engine(train.engine_setting, inputs.model.type, train.replicates, inputs.device)
+        engine = engine_label(engine, train, inputs.device)
         return runtime_environment(inputs.device, engine, inputs.model.type).to_dict()
 
     def params(self, inputs: FitInputs, basin_id: str) -> dict[str, str]:

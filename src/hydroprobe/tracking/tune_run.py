@@ -124,14 +124,43 @@ class TrialTracker:
 def log_study_outputs(study_run_id: str, summary: dict[str, Any], files: list[Path]) -> None:
     """Counts, best value and tags on the study run, figures and the best-params file as artifacts."""
     client = MlflowClient()
-    counts = summary["trials"]
-    finished = sum(counts.values())
-    now = int(time.time() * 1000)
-    metrics = [Metric(f"trials_{state}", n, now, finished) for state, n in counts.items()]
-    if summary["best_validation_nse"] is not None:
-        metrics.append(Metric("best_validation_nse", summary["best_validation_nse"], now, finished))
-        client.set_tag(study_run_id, "best_trial", str(summary["best_trial"]))
-    client.log_batch(study_run_id, metrics=metrics)
+    _retrying(lambda: client.log_batch(study_run_id, metrics=summary_metrics(summary),
+                                       tags=summary_tags(summary)))
     for path in files:
         client.log_artifact(study_run_id, str(path))
     client.set_terminated(study_run_id, status="FINISHED")
+
+
+def summary_metrics(summary: dict[str, Any]) -> list[Metric]:
+    """Trials per state and the best validation NSE, at step = trials finished, stamped now."""
+    counts = summary["trials"]
+    finished, now = sum(counts.values()), int(time.time() * 1000)
+    metrics = [Metric(f"trials_{state}", n, now, finished) for state, n in counts.items()]
+    if summary["best_validation_nse"] is not None:
+        metrics.append(Metric("best_validation_nse", summary["best_validation_nse"], now, finished))
+    return metrics
+
+
+def summary_tags(summary: dict[str, Any]) -> list[RunTag]:
+    """The best trial's number, once there is one."""
+    if summary["best_validation_nse"] is None:
+        return []
+    return [RunTag("best_trial", str(summary["best_trial"]))]
+
+
+def _retrying(write, attempts: int = 4) -> None:
+    """One write to the shared study run, retried when another worker writes the same keys at once.
+
+    Workers sharing a study finish together and each logs the summary on the one study run; the
+    tracking store inserts a key's first row (latest metric, tag) after looking for it, without
+    a lock, so two first writes can collide (seen once in tests as an IntegrityError from the
+    server). A retry (``write`` builds fresh timestamps) finds the row and updates it.
+    """
+    for attempt in range(attempts):
+        try:
+            write()
+            return
+        except MlflowException:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))

@@ -69,8 +69,8 @@ class TrainConfig:
     a killed run resumes where it was (0 = off); it never changes a result.
     ``cuda_graph`` (``auto`` | ``on`` | ``off``) replays the ensemble engine's step as a
     captured CUDA graph (:mod:`hydroprobe.training.graph_step`); ``auto`` = on CUDA only.
-    ``recurrence`` (``auto`` | ``torch`` | ``triton``) picks the kernel of that engine's LSTM
-    recurrence (:func:`hydroprobe.training.device.resolve_recurrence`); CPU stays ``torch``.
+    ``recurrence`` (``torch`` | ``triton``) picks the kernel of that engine's LSTM recurrence
+    (:func:`hydroprobe.training.device.resolve_recurrence`).
     ``mode`` seq2seq trains on ``windows_per_epoch`` random windows a epoch, each scored on
     its last ``loss_span`` days (:mod:`hydroprobe.training.sequence`); evaluation stays seq2one.
     """
@@ -90,7 +90,7 @@ class TrainConfig:
     eval_batch_size: int = 2048
     checkpoint_minutes: float = 2.0
     cuda_graph: str = "auto"
-    recurrence: str = "auto"
+    recurrence: str = "torch"
     mode: str = "seq2one"
     loss_span: int = 365
     windows_per_epoch: int = 1280
@@ -159,7 +159,8 @@ def config_hash(
     """
     if environment is None:
         device = resolve_device(train.device)
-        engine = engine_label(resolve_engine(train.engine_setting, model.type), train, device)
+        engine = engine_label(resolve_engine(train.engine_setting, model.type, train.replicates, device),
+                              train, device)
         environment = runtime_environment(device, engine, model.type)
     recipe = dataclasses.asdict(train)
     for key in ("replicates", "seed", "threads", "eval_batch_size", "device", "engine",

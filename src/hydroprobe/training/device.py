@@ -25,7 +25,7 @@ def configure_cpu(threads: int) -> None:
 
 
 CUDA_GRAPH_MODES = ("auto", "on", "off")
-RECURRENCE_KERNELS = ("auto", "torch", "triton")
+RECURRENCE_KERNELS = ("torch", "triton")
 
 
 def resolve_cuda_graph(mode: str, device: torch.device) -> bool:
@@ -48,10 +48,11 @@ def resolve_cuda_graph(mode: str, device: torch.device) -> bool:
 def resolve_recurrence(kernel: str, device: torch.device) -> str:
     """``train.recurrence``: which kernel runs the ensemble engine's LSTM recurrence in training.
 
-    ``torch`` is the hand-written BPTT in torch ops (every device); ``triton`` the persistent
-    kernels of :mod:`hydroprobe.models.ensemble_triton` (CUDA, or Triton's interpreter on CPU when
-    ``TRITON_INTERPRET=1``, which tests use); ``auto`` = triton on CUDA where Triton is installed.
-    A request for triton where it cannot run is an error, never silently the torch path.
+    ``torch`` is the hand-written BPTT in torch ops (every device; the default, and on an H200
+    the faster: ``benchmarks/RESULTS.md``); ``triton`` the persistent kernels of
+    :mod:`hydroprobe.models.ensemble_triton` (CUDA, or Triton's interpreter on CPU when
+    ``TRITON_INTERPRET=1``, which tests use). A request for triton where it cannot run is an
+    error, never silently the torch path.
     """
     from hydroprobe.models import ensemble_triton
 
@@ -62,7 +63,5 @@ def resolve_recurrence(kernel: str, device: torch.device) -> str:
     if kernel == "triton" and not runs_here:
         where = f"the device is {device.type}" if ensemble_triton.available() else "Triton is not installed"
         raise RuntimeError(f"train.recurrence is 'triton' but {where}: the kernels need a CUDA device "
-                           "with Triton (or TRITON_INTERPRET=1 on CPU, for tests); use 'auto' or 'torch'")
-    if kernel == "auto":
-        return "triton" if runs_here and device.type == "cuda" else "torch"
+                           "with Triton (or TRITON_INTERPRET=1 on CPU, for tests); use 'torch'")
     return kernel

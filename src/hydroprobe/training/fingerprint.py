@@ -148,11 +148,27 @@ def runtime_environment(device: torch.device, engine: str, model_type: str = "ls
     )
 
 
-def resolve_engine(engine: str, model_type: str) -> str:
-    """``auto`` → the ensemble engine for kinds that stack (faster, same protocol), sequential otherwise."""
+# Below this many replicates ``auto`` trains an LSTM on CUDA one replicate after another (cuDNN):
+# on an H200 the graph step took 0.84 s an epoch at R = 1 and 1.17 s at R = 16, cuDNN 0.15 s x R,
+# so they break even near R = 6 (benchmarks/RESULTS.md, 2026-11-29).
+CUDA_ENSEMBLE_FROM = 6
+
+
+def resolve_engine(
+    engine: str, model_type: str, replicates: int = 0, device: torch.device | None = None
+) -> str:
+    """``auto`` → the ensemble engine for kinds that stack (faster, same protocol), sequential otherwise.
+
+    On CUDA a few replicates (``0 < replicates <`` :data:`CUDA_ENSEMBLE_FROM`) train faster on
+    cuDNN one after another, so ``auto`` takes the sequential engine there; on CPU stacking
+    wins from R = 1 (benchmarks/RESULTS.md).
+    """
     if engine != "auto":
         return engine
-    return "ensemble" if kind_of(model_type).stacks else "sequential"
+    if not kind_of(model_type).stacks:
+        return "sequential"
+    few = 0 < replicates < CUDA_ENSEMBLE_FROM
+    return "sequential" if few and device is not None and device.type == "cuda" else "ensemble"
 
 
 def engine_label(engine: str, train: TrainConfig, device: torch.device) -> str:

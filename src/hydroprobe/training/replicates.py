@@ -212,9 +212,10 @@ def train_replicates(
     return plan.outcome
 
 
-def resolved_engine(config: TrainConfig, architecture: dict) -> str:
-    """``auto`` → the ensemble engine for kinds that stack, the sequential reference otherwise."""
-    return resolve_engine(config.engine_setting, architecture["type"])
+def resolved_engine(config: TrainConfig, architecture: dict, device: torch.device) -> str:
+    """``auto`` → the ensemble engine for kinds that stack, the sequential reference otherwise
+    (and for a few replicates on CUDA: :func:`~hydroprobe.training.fingerprint.resolve_engine`)."""
+    return resolve_engine(config.engine_setting, architecture["type"], config.replicates, device)
 
 
 def replicate_groups(seeds: Sequence[int], config: TrainConfig, architecture: dict,
@@ -225,7 +226,7 @@ def replicate_groups(seeds: Sequence[int], config: TrainConfig, architecture: di
     group (measured: seed 2 alone vs with seeds 0–1 differ from epoch 2), so a
     distributed run groups exactly as the in-process run with the same ``group_size``.
     """
-    if resolved_engine(config, architecture) == "ensemble":
+    if resolved_engine(config, architecture, device) == "ensemble":
         size = group_size or ensemble_group_size(len(seeds), device)
     else:
         size = group_size or 1  # sequential replicates are independent: one per unit
@@ -282,7 +283,7 @@ def _train(
     The consumer caches each result before asking for the next, so a
     checkpoint is deleted only once what it protected is in the cache.
     """
-    engine = resolved_engine(config, architecture) if seeds else "sequential"
+    engine = resolved_engine(config, architecture, device) if seeds else "sequential"
 
     def started(seed: int, resumed_epoch: int) -> None:
         if observer:
