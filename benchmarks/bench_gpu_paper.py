@@ -79,8 +79,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     add("--mclstm-hidden", type=int, default=8, help="MC-LSTM cell states (references.mclstm)")
     add("--engines", default="cudnn,eager,graph,triton,mclstm",
         help="timed at every R: cudnn, eager, graph (torch recurrence), triton (graph + Triton), mclstm")
-    add("--triton-variants", default="16/ieee,64/ieee,32/tf32x3",
-        help="BLOCK/PRECISION of the Triton kernels also timed at the largest R")
+    add("--triton-variants", default="16/ieee/2/1,16/ieee/1/1,16/tf32x3/2/1,32/ieee/4/1,64/ieee/4/1",
+        help="BLOCK/PRECISION[/WARPS[/STAGES]] of the Triton kernels also timed at the largest R")
     add("--paper-engine", default="triton", help="engine of the paper protocol on CUDA (graph | triton)")
     add("--paper", action="store_true", help="also run the paper protocol end to end")
     add("--paper-replicates", type=int, default=100)
@@ -104,12 +104,16 @@ def config(args, epochs: int, patience: int, kind: str) -> TrainConfig:
                        recurrence="triton" if triton else "torch")
 
 
-def tuned(kind: str) -> tuple[int, str]:
-    """``triton:BLOCK/PRECISION`` → the kernels' block and precision (plain ``triton``: the defaults)."""
-    if ":" not in kind:
-        return ensemble_triton.BLOCK, ensemble_triton.PRECISION
-    block, precision = kind.split(":")[1].split("/")
-    return int(block), precision
+TUNING = ("BLOCK", "PRECISION", "WARPS", "STAGES")  # ensemble_triton's knobs, in variant order
+
+
+def tuned(kind: str) -> dict:
+    """``triton:BLOCK/PRECISION[/WARPS[/STAGES]]`` → the kernels' settings (plain ``triton``: defaults)."""
+    settings = {name: getattr(ensemble_triton, name) for name in TUNING}
+    if ":" in kind:
+        for name, value in zip(TUNING, kind.split(":")[1].split("/"), strict=False):
+            settings[name] = value if name == "PRECISION" else int(value)
+    return settings
 
 
 def run_engine(kind: str, replicates: int, cfg, ctx, on_epoch) -> list:
@@ -123,14 +127,16 @@ def run_engine(kind: str, replicates: int, cfg, ctx, on_epoch) -> list:
     if kind == "cudnn":
         return [train_replicate(architecture, series, train, validation, cfg, 0, device,
                                 lambda epoch, *_: on_epoch(0, epoch))]
-    defaults = ensemble_triton.BLOCK, ensemble_triton.PRECISION
-    ensemble_triton.BLOCK, ensemble_triton.PRECISION = tuned(kind)
+    defaults = tuned("triton")
+    for name, value in tuned(kind).items():
+        setattr(ensemble_triton, name, value)
     try:
         return list(train_ensemble(architecture, series, train, validation, cfg, list(range(replicates)),
                                    device, lambda seed, epoch, *_: on_epoch(seed, epoch),
                                    max_group=replicates, static_step=kind == "static"))
     finally:
-        ensemble_triton.BLOCK, ensemble_triton.PRECISION = defaults
+        for name, value in defaults.items():
+            setattr(ensemble_triton, name, value)
 
 
 def time_engine(kind: str, replicates: int, args, ctx) -> dict:

@@ -45,7 +45,8 @@ def test_smoke_mode_writes_every_section(salmon, tmp_path):
         assert thrice["seconds_per_epoch_all_replicates"] == 3 * once["seconds_per_epoch_all_replicates"]
     skipped = [line.rsplit(": CUDA graphs", 1)[0] for line in report["throughput"]["skipped"]]
     assert skipped == ["graph R=1", "triton R=1", "graph R=3", "triton R=3",
-                       "triton:16/ieee R=3", "triton:64/ieee R=3", "triton:32/tf32x3 R=3"]
+                       *(f"triton:{v} R=3" for v in ("16/ieee/2/1", "16/ieee/1/1", "16/tf32x3/2/1",
+                                                      "32/ieee/4/1", "64/ieee/4/1"))]
     assert all(line.endswith("CUDA graphs and the Triton kernels need a CUDA device")
                for line in report["throughput"]["skipped"])
     assert report["parity"]["note"].startswith("CPU: no CUDA graph")
@@ -54,3 +55,11 @@ def test_smoke_mode_writes_every_section(salmon, tmp_path):
     stops = report["paper"]["stop_epochs"]
     assert [s["seed"] for s in stops] == [0, 1, 2]
     assert all(1 <= s["best_epoch"] <= s["stopped_after_epoch"] <= 3 for s in stops)
+
+
+def test_triton_variants_name_the_kernel_settings_in_order():
+    script = load_script()
+    defaults = script.tuned("triton")
+    assert defaults == {"BLOCK": 16, "PRECISION": "ieee", "WARPS": 4, "STAGES": 3}
+    assert script.tuned("triton:64/tf32x3") == {**defaults, "BLOCK": 64, "PRECISION": "tf32x3"}
+    assert script.tuned("triton:16/ieee/2/1") == {**defaults, "WARPS": 2, "STAGES": 1}

@@ -38,10 +38,14 @@ import torch
 from hydroprobe.models.ensemble_recurrence import Workspace
 
 PRECISIONS = ("ieee", "tf32x3", "tf32")
-# Samples per program and dot precision; read at each call, so a benchmark can try others.
-# 16 measured 3.9x faster than 32 on an H200 (more programs in flight, less shared memory).
+# Samples per program, dot precision, warps per program and software-pipelining stages; read at
+# each call, so a benchmark can try others. Block 16 measured 3.9x faster than 32 on an H200 (more
+# programs in flight, less shared memory); warps and stages are Triton's defaults, not yet tuned
+# (fewer stages need less shared memory: block 64 and tf32x3 ran out of it with 3).
 BLOCK = 16
 PRECISION = "ieee"
+WARPS = 4
+STAGES = 3
 
 
 try:  # Triton ships with CUDA builds of torch, not with the CPU wheel
@@ -170,7 +174,8 @@ class TritonRecurrence(torch.autograd.Function):
         out = x.new_empty(replicates, batch, hidden)
         grid = (replicates, -(-batch // block))
         _forward[grid](gate_buffer, w_hh.contiguous(), cells, hiddens, out, batch, T=steps,
-                                H=hidden, HP=padded(hidden), BB=block, PRECISION=precision)
+                       H=hidden, HP=padded(hidden), BB=block, PRECISION=precision,
+                       num_warps=WARPS, num_stages=STAGES)
         ctx.save_for_backward(inputs, w_hh, gate_buffer, cells, hiddens)
         ctx.workspace, ctx.owned, ctx.block, ctx.precision = workspace, owned, block, precision
         return out
@@ -182,7 +187,8 @@ class TritonRecurrence(torch.autograd.Function):
         hidden = gates // 4
         grid = (replicates, -(-batch // ctx.block))
         _backward[grid](grad_h.contiguous(), w_hh.contiguous(), gate_buffer, cells, batch, T=steps,
-                                 H=hidden, HP=padded(hidden), BB=ctx.block, PRECISION=ctx.precision)
+                        H=hidden, HP=padded(hidden), BB=ctx.block, PRECISION=ctx.precision,
+                        num_warps=WARPS, num_stages=STAGES)
         d_pre = gate_buffer.view(replicates, steps * batch, gates).transpose(1, 2)
         previous = hiddens[:, :steps].reshape(replicates, steps * batch, hidden)
         d_w_hh = torch.bmm(d_pre, previous)
