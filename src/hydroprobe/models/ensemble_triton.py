@@ -71,19 +71,31 @@ if triton is not None:
         return tl.load(gate, mask=inside, other=0.0) + tl.dot(h, w, input_precision=PRECISION)
 
     @triton.jit
-    def _forward(gates_ptr, w_hh_ptr, cells_ptr, hiddens_ptr, out_ptr, B,
-                T: tl.constexpr, H: tl.constexpr, HP: tl.constexpr, BB: tl.constexpr,
-                PRECISION: tl.constexpr):
-        r = tl.program_id(0)
+    def _program_tile(B, H: tl.constexpr, HP: tl.constexpr, BB: tl.constexpr):
+        """This program's replicate, sample rows, hidden columns and which of them are real."""
         rows = tl.program_id(1) * BB + tl.arange(0, BB)
         k = tl.arange(0, HP)
-        inside = (rows < B)[:, None] & (k < H)[None, :]
+        return tl.program_id(0), rows, k, (rows < B)[:, None] & (k < H)[None, :]
+
+    @triton.jit
+    def _gate_weights(w_hh_ptr, r, k, H: tl.constexpr, TRANSPOSED: tl.constexpr):
+        """Replicate ``r``'s four ``W_hh`` gate blocks as zero-padded tiles: ``[k, j]`` for the
+        forward's ``h W^T``, ``[j, k]`` (``TRANSPOSED``) for the backward's ``dpre W``."""
         square = (k < H)[:, None] & (k < H)[None, :]
-        base = w_hh_ptr + r * 4 * H * H + k[None, :] * H + k[:, None]  # [k, j] = W_hh[r, q H + j, k]
-        w_i = tl.load(base, mask=square, other=0.0)
-        w_f = tl.load(base + H * H, mask=square, other=0.0)
-        w_o = tl.load(base + 2 * H * H, mask=square, other=0.0)
-        w_g = tl.load(base + 3 * H * H, mask=square, other=0.0)
+        if TRANSPOSED:
+            base = w_hh_ptr + r * 4 * H * H + k[:, None] * H + k[None, :]
+        else:
+            base = w_hh_ptr + r * 4 * H * H + k[None, :] * H + k[:, None]
+        return (tl.load(base, mask=square, other=0.0), tl.load(base + H * H, mask=square, other=0.0),
+                tl.load(base + 2 * H * H, mask=square, other=0.0),
+                tl.load(base + 3 * H * H, mask=square, other=0.0))
+
+    @triton.jit
+    def _forward(gates_ptr, w_hh_ptr, cells_ptr, hiddens_ptr, out_ptr, B,
+                 T: tl.constexpr, H: tl.constexpr, HP: tl.constexpr, BB: tl.constexpr,
+                 PRECISION: tl.constexpr):
+        r, rows, k, inside = _program_tile(B, H, HP, BB)
+        w_i, w_f, w_o, w_g = _gate_weights(w_hh_ptr, r, k, H, False)
         h = tl.zeros((BB, HP), dtype=tl.float32)
         c = tl.zeros((BB, HP), dtype=tl.float32)
         for t in range(T):
@@ -105,18 +117,10 @@ if triton is not None:
 
     @triton.jit
     def _backward(grad_h_ptr, w_hh_ptr, gates_ptr, cells_ptr, B,
-                 T: tl.constexpr, H: tl.constexpr, HP: tl.constexpr, BB: tl.constexpr,
-                PRECISION: tl.constexpr):
-        r = tl.program_id(0)
-        rows = tl.program_id(1) * BB + tl.arange(0, BB)
-        k = tl.arange(0, HP)
-        inside = (rows < B)[:, None] & (k < H)[None, :]
-        square = (k < H)[:, None] & (k < H)[None, :]
-        base = w_hh_ptr + r * 4 * H * H + k[:, None] * H + k[None, :]  # [j, k] = W_hh[r, q H + j, k]
-        w_i = tl.load(base, mask=square, other=0.0)
-        w_f = tl.load(base + H * H, mask=square, other=0.0)
-        w_o = tl.load(base + 2 * H * H, mask=square, other=0.0)
-        w_g = tl.load(base + 3 * H * H, mask=square, other=0.0)
+                  T: tl.constexpr, H: tl.constexpr, HP: tl.constexpr, BB: tl.constexpr,
+                  PRECISION: tl.constexpr):
+        r, rows, k, inside = _program_tile(B, H, HP, BB)
+        w_i, w_f, w_o, w_g = _gate_weights(w_hh_ptr, r, k, H, True)
         dh = tl.load(grad_h_ptr + (r * B + rows[:, None]) * H + k[None, :], mask=inside, other=0.0)
         dc = tl.zeros((BB, HP), dtype=tl.float32)
         for s in range(T):
