@@ -134,3 +134,49 @@ def test_regional_simulator_runs_the_paper_case1_probe(data, trained, params, sp
     inputs = simulator.normalized_inputs(np.zeros(3), np.zeros(3))
     assert inputs.shape == (3, 8)
     assert np.allclose(inputs[:, 2:], data.static_vector(basin_id))
+
+
+class Stop(Exception):
+    """Raised from an epoch callback: the run 'dies' with its latest checkpoint on disk, as a kill would."""
+
+
+class Recorder:
+    """A replicate observer that remembers starts and can stop the run at one epoch."""
+
+    def __init__(self, stop_at_epoch: int = 0):
+        self.stop_at_epoch, self.started = stop_at_epoch, []
+
+    def replicate_started(self, seed: int, reused: bool, resumed_epoch: int = 0) -> None:
+        self.started.append((seed, reused, resumed_epoch))
+
+    def epoch_finished(self, seed, epoch, train_loss, validation_loss) -> None:
+        if epoch == self.stop_at_epoch:
+            raise Stop
+
+    def replicate_finished(self, replicate) -> None:
+        pass
+
+
+def test_killed_regional_replicate_resumes_from_its_checkpoint_bit_for_bit(data, tmp_path) -> None:
+    every_epoch = TrainConfig(window=60, max_epochs=3, patience=10, replicates=1, threads=1,
+                              learning_rate=0.01, checkpoint_minutes=1e-9)
+    cpu = torch.device("cpu")
+
+    def train(cache: str, observer=None):
+        return train_regional_replicates(data, TINY_MODEL, every_epoch, tmp_path / cache, cpu, observer)
+
+    uninterrupted = train("a").best.result
+    with pytest.raises(Stop):
+        train("b", Recorder(stop_at_epoch=3))
+    (checkpoint,) = (tmp_path / "b").rglob("checkpoint_seed_0.pt")
+    assert torch.load(checkpoint, weights_only=True)["epoch"] == 2
+
+    recorder = Recorder()
+    resumed = train("b", recorder).best.result
+    assert recorder.started == [(0, False, 2)]
+    assert not checkpoint.exists()  # the cached result replaced it
+    assert resumed.train_loss == uninterrupted.train_loss  # exact: bit for bit
+    assert resumed.validation_loss == uninterrupted.validation_loss
+    assert resumed.best_epoch == uninterrupted.best_epoch
+    for key, value in uninterrupted.state_dict.items():
+        assert torch.equal(resumed.state_dict[key], value), key

@@ -15,13 +15,14 @@ early stopping on the validation NSE* loss restores the best epoch. Replicate
 ``k`` uses seed ``seed + k``; the selected replicate has the highest **median
 validation NSE over basins** (ties: lowest seed); test metrics are computed
 but never consulted. Finished replicates are cached by recipe hash and seed
-(:class:`~hydroprobe.training.cache.ReplicateCache`); unlike the
-single-basin engines there is no mid-replicate checkpoint.
+(:class:`~hydroprobe.training.cache.ReplicateCache`), and an unfinished one is
+checkpointed every ``train.checkpoint_minutes`` like a single-basin replicate (the
+trainer's own :func:`~hydroprobe.training.trainer.run_epochs`), so a killed group run
+resumes mid-replicate with the numbers it would have had.
 """
 
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,10 +36,20 @@ from hydroprobe.data.regional import RegionalData, RegionalWindows, regional_win
 from hydroprobe.data.splits import SPLIT_NAMES
 from hydroprobe.training import metrics
 from hydroprobe.training.cache import ReplicateCache
+from hydroprobe.training.checkpoint import Checkpoints
 from hydroprobe.training.config import ModelConfig, TrainConfig, config_hash
 from hydroprobe.training.fingerprint import runtime_environment
 from hydroprobe.training.replicates import ReplicateObserver
-from hydroprobe.training.trainer import EpochCallback, ReplicateResult, init_model, predict_normalized
+from hydroprobe.training.trainer import (
+    EpochCallback,
+    ReplicateResult,
+    checkpoint_name,
+    init_model,
+    predict_normalized,
+    run_epochs,
+    start_training,
+    train_epoch,
+)
 
 #: ε of the NSE* loss (Kratzert et al. 2019).
 NSE_STAR_EPSILON = 0.1
@@ -75,33 +86,6 @@ def split_loss(
     return float(nse_star_loss(predicted, windows.series.target[rows], windows.row_std[rows]))
 
 
-def _epoch(
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    generator: torch.Generator,
-    windows: RegionalWindows,
-    train_index: torch.Tensor,
-    config: TrainConfig,
-    device,
-) -> float:
-    """One pass over the shuffled training rows of every basin; the mean NSE* loss."""
-    model.train()
-    order = train_index[torch.randperm(len(train_index), generator=generator)]
-    total, count = 0.0, 0
-    for start in range(0, len(order), config.batch_size):
-        rows = order[start : start + config.batch_size]
-        x, y = windows.series.batch(rows)
-        optimizer.zero_grad(set_to_none=True)
-        loss = nse_star_loss(model(x.to(device)), y.to(device), windows.row_std[rows].to(device))
-        loss.backward()
-        if config.grad_clip > 0:
-            nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        optimizer.step()
-        total += float(loss.detach()) * len(rows)
-        count += len(rows)
-    return total / count
-
-
 def train_regional_replicate(
     architecture: dict,
     windows: RegionalWindows,
@@ -109,33 +93,27 @@ def train_regional_replicate(
     seed: int,
     device: torch.device,
     on_epoch: EpochCallback | None = None,
+    checkpoints: Checkpoints | None = None,
+    resume: dict | None = None,
 ) -> ReplicateResult:
-    """Train one replicate on all basins' training rows; best validation-NSE* epoch restored."""
+    """Train one replicate on all basins' training rows; best validation-NSE* epoch restored.
+
+    ``checkpoints`` / ``resume``: as :func:`~hydroprobe.training.trainer.train_replicate`.
+    """
     began = time.perf_counter()
-    model = init_model(architecture, seed).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
-    generator = torch.Generator().manual_seed(seed)
-    result = ReplicateResult(seed, {})
-    best_state, best_loss, since_best = copy.deepcopy(model.state_dict()), float("inf"), 0
+    state = start_training(architecture, config, seed, device, resume)
     train_index = torch.as_tensor(windows.days("train"))
     validation_days = windows.days("validation")
-    for epoch in range(1, config.max_epochs + 1):
-        train_loss = _epoch(model, optimizer, generator, windows, train_index, config, device)
-        validation = split_loss(model, windows, validation_days, config, device)
-        result.train_loss.append(train_loss)
-        result.validation_loss.append(validation)
-        if on_epoch:
-            on_epoch(epoch, train_loss, validation)
-        if validation < best_loss:
-            best_loss, since_best, result.best_epoch = validation, 0, epoch
-            best_state = copy.deepcopy(model.state_dict())
-        else:
-            since_best += 1
-            if since_best >= config.patience:
-                break
-    result.state_dict = {k: v.detach().cpu().clone() for k, v in best_state.items()}
-    result.seconds = time.perf_counter() - began
-    return result
+
+    def batch_nse_star(rows: torch.Tensor) -> torch.Tensor:
+        x, y = windows.series.batch(rows)
+        return nse_star_loss(state.model(x.to(device)), y.to(device), windows.row_std[rows].to(device))
+
+    def epoch() -> tuple[float, float]:
+        train_loss = train_epoch(state, train_index, config, batch_nse_star)
+        return train_loss, split_loss(state.model, windows, validation_days, config, device)
+
+    return run_epochs(state, epoch, config, checkpoint_name(seed), began, on_epoch, checkpoints)
 
 
 def basin_predictions(
@@ -231,21 +209,25 @@ def train_regional_replicates(
     environment = runtime_environment(device, "sequential", model.type)
     recipe = config_hash(model, train, data.fingerprint, environment)
     cache = ReplicateCache(cache_root, recipe)
+    checkpoints = Checkpoints(cache.folder, train.checkpoint_minutes)
     samples = {b: {s: windows.samples[s][b].report() for s in SPLIT_NAMES} for b in data.basin_ids}
     outcome = RegionalOutcome(recipe, architecture, [], samples)
     for seed in train.seeds():
         result = cache.load(seed)
         reused = result is not None
+        saved = None if reused else checkpoints.load(checkpoint_name(seed))
         if observer:
-            observer.replicate_started(seed, reused=reused)
+            observer.replicate_started(seed, reused=reused, resumed_epoch=saved["epoch"] if saved else 0)
         if result is None:
 
             def on_epoch(epoch: int, loss: float, validation: float, seed: int = seed) -> None:
                 if observer:
                     observer.epoch_finished(seed, epoch, loss, validation)
 
-            result = train_regional_replicate(architecture, windows, train, seed, device, on_epoch)
+            result = train_regional_replicate(architecture, windows, train, seed, device, on_epoch,
+                                              checkpoints, saved)
             cache.save(result)
+            checkpoints.delete(checkpoint_name(seed))
         predictions = basin_predictions(
             architecture, result.state_dict, data, windows, train.eval_batch_size, device
         )

@@ -128,24 +128,31 @@ def start_training(
                          saved["best_loss"], saved["since_best"])
 
 
-def _train_epoch(state: TrainingState, series: WindowedSeries, train_index: torch.Tensor, config, device
-                 ) -> float:
-    """Steps 2-3 of the protocol for one epoch; the mean training MSE."""
+BatchLoss = Callable[[torch.Tensor], torch.Tensor]  # a batch's sample rows → its mean loss, differentiable
+
+
+def train_epoch(state: TrainingState, train_index: torch.Tensor, config: TrainConfig, batch_loss: BatchLoss
+                ) -> float:
+    """Steps 2-3 of the protocol for one epoch; the mean training loss.
+
+    The rows are shuffled by the replicate's own generator and cut in ``batch_size``
+    batches, one (clipped) Adam step each. Only the loss differs between engines (MSE here,
+    NSE* for the regional LSTM), so it is the caller's ``batch_loss``.
+    """
     model, optimizer = state.model, state.optimizer
     model.train()
     order = train_index[torch.randperm(len(train_index), generator=state.generator)]
     total, count = 0.0, 0
     for start in range(0, len(order), config.batch_size):
-        x, y = series.batch(order[start : start + config.batch_size])
-        x, y = x.to(device), y.to(device)
+        rows = order[start : start + config.batch_size]
         optimizer.zero_grad(set_to_none=True)
-        loss = nn.functional.mse_loss(model(x), y)
+        loss = batch_loss(rows)
         loss.backward()
         if config.grad_clip > 0:
             nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
         optimizer.step()
-        total += float(loss.detach()) * len(y)
-        count += len(y)
+        total += float(loss.detach()) * len(rows)
+        count += len(rows)
     return total / count
 
 
@@ -176,8 +183,12 @@ def train_replicate(
     state = start_training(architecture, config, seed, device, resume)
     train_index = torch.as_tensor(train_days)
 
+    def batch_mse(rows: torch.Tensor) -> torch.Tensor:
+        x, y = series.batch(rows)
+        return nn.functional.mse_loss(state.model(x.to(device)), y.to(device))
+
     def epoch() -> tuple[float, float]:
-        train_loss = _train_epoch(state, series, train_index, config, device)
+        train_loss = train_epoch(state, train_index, config, batch_mse)
         return train_loss, mse(state.model, series, validation_days, config.eval_batch_size, device)
 
     return run_epochs(state, epoch, config, checkpoint_name(seed), began, on_epoch, checkpoints)
