@@ -13,8 +13,9 @@ a section that would pass ``--budget-s`` is skipped and says so):
    (i) cuDNN ``nn.LSTM`` sequential (``train_replicate``): one replicate timed, × R, since
    replicates run one after another; (ii) the eager ensemble engine (``cuda_graph: off``);
    (iii) the graph step (``cuda_graph: on``; CUDA only, skipped with a note elsewhere);
-   (iv) the MC-LSTM as the train stage runs it today (one replicate after another, per-step
-   Python loop; hidden ``--mclstm-hidden``, learning rate 0.02), one replicate timed, x R. Epochs
+   (iv) the MC-LSTM one replicate after another (``mclstm``; the sequential engine, per-step
+   Python loop; hidden ``--mclstm-hidden``, learning rate 0.02), one replicate timed, x R, and
+   (v) its replicates stacked in the ensemble engine (``mclstm_stacked``, eager). Epochs
    are cut to ``--batches`` training batches and the same share of validation days, then scaled
    to the full split; 1 warm-up epoch (which includes the graph capture) + ``--timed-epochs``;
 3. parity: the same seeds for ``--parity-epochs`` cut epochs on the graph and the eager path
@@ -77,8 +78,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     add("--parity-replicates", type=int, default=16)
     add("--parity-epochs", type=int, default=3)
     add("--mclstm-hidden", type=int, default=8, help="MC-LSTM cell states (references.mclstm)")
-    add("--engines", default="cudnn,eager,graph,triton,mclstm",
-        help="timed at every R: cudnn, eager, graph (torch recurrence), triton (graph + Triton), mclstm")
+    add("--engines", default="cudnn,eager,graph,triton,mclstm,mclstm_stacked",
+        help="timed at every R: cudnn, eager, graph (torch recurrence), triton (graph + Triton), mclstm "
+             "(one after another), mclstm_stacked (ensemble engine)")
     add("--triton-variants", default="16/ieee/2/1,16/ieee/1/1,16/tf32x3/2/1,32/ieee/4/1,64/ieee/4/1",
         help="BLOCK/PRECISION[/WARPS[/STAGES]] of the Triton kernels also timed at the largest R")
     add("--paper-engine", default="triton", help="engine of the paper protocol on CUDA (graph | triton)")
@@ -96,8 +98,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 def config(args, epochs: int, patience: int, kind: str) -> TrainConfig:
     """The engine ``kind`` as train settings: graph for ``graph`` and every ``triton*``, and so on."""
     triton = kind.startswith("triton")
-    return TrainConfig(window=args.window, batch_size=args.batch_size,
-                       learning_rate=MCLSTM_LEARNING_RATE if kind == "mclstm" else args.learning_rate,
+    learning_rate = MCLSTM_LEARNING_RATE if kind.startswith("mclstm") else args.learning_rate
+    return TrainConfig(window=args.window, batch_size=args.batch_size, learning_rate=learning_rate,
                        max_epochs=epochs, patience=patience, grad_clip=args.grad_clip,
                        eval_batch_size=args.eval_batch_size, checkpoint_minutes=0,
                        cuda_graph="on" if kind == "graph" or triton else "off",
@@ -127,6 +129,10 @@ def run_engine(kind: str, replicates: int, cfg, ctx, on_epoch) -> list:
     if kind == "cudnn":
         return [train_replicate(architecture, series, train, validation, cfg, 0, device,
                                 lambda epoch, *_: on_epoch(0, epoch))]
+    if kind == "mclstm_stacked":
+        return list(train_ensemble(ctx["mclstm_architecture"], series, train, validation, cfg,
+                                   list(range(replicates)), device,
+                                   lambda seed, epoch, *_: on_epoch(seed, epoch), max_group=replicates))
     defaults = tuned("triton")
     for name, value in tuned(kind).items():
         setattr(ensemble_triton, name, value)

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from hydroprobe.data.dataset import BasinDataset
+from hydroprobe.models import mclstm
 from hydroprobe.training import metrics
 from hydroprobe.training.config import ModelConfig, TrainConfig
 from hydroprobe.training.fingerprint import cpu_model
@@ -39,6 +40,8 @@ SETTINGS: dict[str, dict] = {
     "w730_s365_lr02": {"window": 730, "loss_span": 365, "learning_rate": 0.02, "windows_per_epoch": 640,
                        "max_epochs": 30, "patience": 8},
     "w730_s365_lr02_e60": {"window": 730, "loss_span": 365, "learning_rate": 0.02, "windows_per_epoch": 640,
+                           "max_epochs": 60, "patience": 10},
+    "w730_s365_lr01_e60": {"window": 730, "loss_span": 365, "learning_rate": 0.01, "windows_per_epoch": 640,
                            "max_epochs": 60, "patience": 10},
     "w730_s365_lr05": {"window": 730, "loss_span": 365, "learning_rate": 0.05, "windows_per_epoch": 640,
                        "max_epochs": 30, "patience": 8},
@@ -59,6 +62,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--settings", nargs="+", default=["w730_s365_lr01"], choices=sorted(SETTINGS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--hidden", type=int, default=16)
+    parser.add_argument("--init", choices=["snow", "default"], default="snow",
+                        help="snow: the MC-LSTM's 0 °C prior (temperature_range in the architecture); "
+                             "default: the plain initialisation the earlier runs used")
+    parser.add_argument("--keep", type=float, default=mclstm.REDISTRIBUTION_KEEP,
+                        help="share of its water each store keeps per day at the start "
+                             "(models.mclstm.REDISTRIBUTION_KEEP; the earlier runs: 0.572 at hidden 16)")
     parser.add_argument("--max-epochs", type=int, default=0, help="override the max_epochs (0 = keep)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--dataset", type=Path, default=Path("outputs/salmon_river"),
@@ -85,6 +94,8 @@ def run_one(dataset: BasinDataset, name: str, seed: int, args: argparse.Namespac
         options["max_epochs"] = args.max_epochs
     config = TrainConfig(**options)
     architecture = ModelConfig(type="mclstm", hidden_size=args.hidden).architecture(dataset)
+    if args.init == "default":
+        architecture.pop("temperature_range")
     series = dataset.windowed(config.window)
     train_days = series.sample_index(*dataset.splits["train"]).days
     validation_days = series.sample_index(*dataset.splits["validation"]).days
@@ -102,7 +113,7 @@ def run_one(dataset: BasinDataset, name: str, seed: int, args: argparse.Namespac
     print(f"{name} seed {seed}: best epoch {result.best_epoch}/{result.epochs_run}, validation NSE "
           f"{measured['validation']['nse']:.3f}, test NSE {measured['test']['nse']:.3f}, "
           f"{total / 60:.1f} min", flush=True)
-    return {"setting": name, "seed": seed, "hidden_size": args.hidden,
+    return {"setting": name, "seed": seed, "hidden_size": args.hidden, "init": args.init, "keep": args.keep,
             "train": {k: v for k, v in dataclasses.asdict(config).items() if k in {**BASE, **SETTINGS[name]}},
             "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
             "validation_loss": result.validation_loss, "train_loss": result.train_loss,
@@ -118,9 +129,11 @@ def merge(path: Path, record: dict, args: argparse.Namespace) -> None:
         "threads": args.threads, "torch": torch.__version__, "numpy": np.__version__,
         "python": platform.python_version(), "dataset": str(args.dataset), "base": BASE,
     })
-    key = (record["setting"], record["seed"], record["hidden_size"], record["train"].get("max_epochs"))
-    document["runs"] = [r for r in document["runs"]
-                        if (r["setting"], r["seed"], r["hidden_size"], r["train"].get("max_epochs")) != key]
+    def key(run: dict) -> tuple:
+        return (run["setting"], run["seed"], run["hidden_size"], run["train"].get("max_epochs"),
+                run.get("init", "default"), run.get("keep"))
+
+    document["runs"] = [r for r in document["runs"] if key(r) != key(record)]
     document["runs"].append({**record, "date": datetime.now(UTC).date().isoformat()})
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=1) + "\n")
@@ -129,6 +142,7 @@ def merge(path: Path, record: dict, args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
     torch.set_num_threads(args.threads)
+    mclstm.REDISTRIBUTION_KEEP = args.keep
     dataset = BasinDataset.load(args.dataset)
     for name in args.settings:
         for seed in args.seeds:

@@ -59,7 +59,8 @@ def clone(tmp_path_factory, shared_data: Path) -> Path:
     params["climate"].update({"bootstrap": 50, "spinup_days": 365})
     params["probes"]["years"] = 1
     params["references"]["mclstm"]["model"]["hidden_size"] = 2
-    params["references"]["mclstm"]["train"].update({"window": 30, "max_epochs": 1, "replicates": 2})
+    params["references"]["mclstm"]["train"].update({"window": 30, "loss_span": 10, "windows_per_epoch": 32,
+                                                   "max_epochs": 1, "replicates": 2})
     params["calibration"].update({"evaluations": 10, "replicates": 1, "warmup_years": 1, "spinup_days": 365})
     (target / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     for command in (["git", "init", "-q"], ["git", "add", "-A"],

@@ -11,6 +11,8 @@ import importlib.util
 import json
 from pathlib import Path
 
+import numpy as np
+
 from hydroprobe.data.dataset import normalize, write_prepared
 from tests.training.conftest import TEST, TRAIN, VALIDATION
 
@@ -36,13 +38,16 @@ def test_smoke_mode_writes_every_section(salmon, tmp_path):
     assert {"date_utc", "torch", "device_name", "commit"} <= report["environment"].keys()
     runs = report["throughput"]["runs"]
     timed = {(r["engine"], r["replicates"]) for r in runs}
-    assert timed == {(e, r) for e in ("cudnn", "eager", "mclstm") for r in (1, 3)}
+    assert timed == {(e, r) for e in ("cudnn", "eager", "mclstm", "mclstm_stacked") for r in (1, 3)}
     assert all(r["seconds_per_epoch_all_replicates"] > 0 for r in runs)
     by_key = {(r["engine"], r["replicates"]): r for r in runs}
     for engine in ("cudnn", "mclstm"):  # sequential: timed once at R = 1, three replicates take 3x
         once, thrice = by_key[engine, 1], by_key[engine, 3]
         assert thrice["timed_at_replicates"] == 1
         assert thrice["seconds_per_epoch_all_replicates"] == 3 * once["seconds_per_epoch_all_replicates"]
+    # the stacked MC-LSTM trains seed 0 as the sequential engine does (float rounding apart)
+    stacked, alone = by_key["mclstm_stacked", 1]["final_train_loss"], by_key["mclstm", 1]["final_train_loss"]
+    np.testing.assert_allclose(stacked, alone, rtol=1e-4)
     skipped = [line.rsplit(": CUDA graphs", 1)[0] for line in report["throughput"]["skipped"]]
     assert skipped == ["graph R=1", "triton R=1", "graph R=3", "triton R=3",
                        *(f"triton:{v} R=3" for v in ("16/ieee/2/1", "16/ieee/1/1", "16/tf32x3/2/1",

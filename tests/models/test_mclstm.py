@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import torch
 
-from hydroprobe.data.basin import COLUMNS, DISCHARGE, PRECIPITATION, BasinSeries
+from hydroprobe.data.basin import COLUMNS, DISCHARGE, PRECIPITATION, TEMPERATURE, BasinSeries
 from hydroprobe.data.dataset import BasinDataset
 from hydroprobe.data.scaler import MinMaxScaler
 from hydroprobe.data.splits import parse_splits
@@ -68,7 +68,32 @@ def test_architecture_carries_the_scaler_and_basin_constants(
         "precipitation_range": [scaler.minimum[PRECIPITATION], scaler.maximum[PRECIPITATION]],
         "discharge_range": [scaler.minimum[DISCHARGE], scaler.maximum[DISCHARGE]],
         "area_km2": 4250.6,
+        "temperature_range": [scaler.minimum[TEMPERATURE], scaler.maximum[TEMPERATURE]],
     }
+
+
+def _snow_then_thaw(salmon_dataset: BasinDataset) -> torch.Tensor:
+    """Day 1: 10 mm at -10 °C; day 2: dry at +10 °C (normalised, float64, one window)."""
+    scaler = salmon_dataset.scaler
+    days = [(scaler.transform(10.0, PRECIPITATION), scaler.transform(-10.0, TEMPERATURE)),
+            (scaler.transform(0.0, PRECIPITATION), scaler.transform(10.0, TEMPERATURE))]
+    return torch.tensor([days], dtype=torch.float64)
+
+
+def test_snow_prior_holds_cold_precipitation_and_releases_it_when_it_thaws(
+    architecture: dict, salmon_dataset: BasinDataset
+) -> None:
+    window = _snow_then_thaw(salmon_dataset)
+    with torch.no_grad():
+        prior = init_model(architecture, 0).double().forward_fluxes(window)
+        plain_architecture = {k: v for k, v in architecture.items() if k != "temperature_range"}
+        plain = init_model(plain_architecture, 0).double().forward_fluxes(window)
+    # the cold day's 10 mm is stored (sigmoid(-8) ≈ 0.03 % of a snow cell leaves), not released
+    assert prior["outflow_mm"][0, 0] < 0.05 and prior["storage_mm"][0, 0] > 9.9
+    # the warm day releases most of it (logit -3 + 10 °C / 2 °C → 88 % of a snow cell)
+    assert prior["outflow_mm"][0, 1] > 5.0
+    # the plain initialisation releases ~5 % a day whatever the temperature
+    assert plain["outflow_mm"][0, 1] < 1.0 and plain["outflow_mm"][0, 0] > 0.1
 
 
 def test_mass_closes_over_real_precipitation(model64: MassConservingLSTM, windows: torch.Tensor) -> None:
@@ -180,11 +205,7 @@ def test_config_errors_name_the_key(salmon_dataset: BasinDataset, tmp_path) -> N
         ModelConfig(type="mclstm").architecture()
     lstm = ModelConfig(hidden_size=1).architecture()  # the LSTM still needs no dataset
     assert (lstm["type"], lstm["n_inputs"], lstm["hidden_size"]) == ("lstm", 2, 1) and "area_km2" not in lstm
-    with pytest.raises(ConfigError, match=r"'train\.engine' = ensemble stacks LSTM replicates only"):
-        train_replicates(
-            salmon_dataset,
-            ModelConfig(type="mclstm", hidden_size=4),
-            TrainConfig(engine="ensemble"),
-            tmp_path,
-            CPU,
-        )
+    with pytest.raises(ConfigError, match=r"'train\.engine' = ensemble stacks gr4jcn replicates in "
+                                          r"train\.mode none, not seq2one; use auto or sequential"):
+        train_replicates(salmon_dataset, ModelConfig(type="gr4jcn"), TrainConfig(engine="ensemble"), tmp_path,
+                         CPU)

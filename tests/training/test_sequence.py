@@ -121,7 +121,6 @@ def test_seq2one_default_path_is_unchanged(cut, cut_dataset, tmp_path) -> None:
         ({"windows_per_epoch": 0}, r"'train\.windows_per_epoch' must be >= 1 \(got 0\)"),
         ({"mode": "seq2seq", "window": 30, "loss_span": 31},
          r"'train\.loss_span' must be <= train\.window in seq2seq \(got 31 > 30\)"),
-        ({"mode": "seq2seq", "engine": "ensemble"}, r"'train\.engine' = ensemble trains seq2one only"),
     ],
 )
 def test_config_errors_name_the_key(changes: dict, message: str) -> None:

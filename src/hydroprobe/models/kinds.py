@@ -60,7 +60,10 @@ class ModelKind:
     network: str | None = None
     extras: str | None = None
     smallest_hidden: int = 1
-    stacks: bool = False  # its replicates train stacked in the ensemble engine
+    stacked: str | None = None  # "module:Class" holding R replicates at once (the ensemble engine)
+    stacked_modes: tuple[str, ...] = ()  # the train.mode values that stacked class trains
+    cuda_stack_from: int = 1  # on CUDA, fewer replicates train faster one by one (cuDNN's nn.LSTM)
+    launch_free: bool = False  # the ensemble engine's CUDA-graph step and Triton recurrence (seq2one) apply
     scope: Literal["basin", "group"] = "basin"
     regional: str | None = None  # the kind trained over a basin group from this one (group baseline)
 
@@ -68,6 +71,16 @@ class ModelKind:
         if self.network is None:
             raise ValueError(f"model kind '{self.name}' is not a network (it is {self.fit}-fit)")
         return _resolve(self.network)
+
+    @property
+    def stacks(self) -> bool:
+        """Whether its replicates can train stacked in the ensemble engine (in some mode)."""
+        return self.stacked is not None
+
+    def stacked_class(self) -> type[nn.Module]:
+        if self.stacked is None:
+            raise ValueError(f"model kind '{self.name}' has no stacked (ensemble engine) form")
+        return _resolve(self.stacked)
 
     def architecture_extras(self, dataset: BasinDataset | None, options: dict) -> dict:
         """The kind's own architecture entries (e.g. MC-LSTM's scaler ranges and basin area)."""
@@ -90,8 +103,12 @@ KINDS: dict[str, ModelKind] = {
     for kind in (
         ModelKind(
             name="lstm", label="LSTM", conserving=False, loss_term="none", fit="gradient",
-            logged_as="pytorch", simulator=_NETWORK_SIMULATOR, stacks=True, regional="regional_lstm",
+            logged_as="pytorch", simulator=_NETWORK_SIMULATOR, regional="regional_lstm",
             network="hydroprobe.models.lstm:LSTMRegressor",
+            stacked="hydroprobe.models.ensemble_lstm:EnsembleLSTM", stacked_modes=("seq2one",),
+            # an H200 measurement: the graph step 0.84 s an epoch at R = 1 and 1.17 s at R = 16, cuDNN
+            # 0.15 s x R, so they break even near R = 6 (benchmarks/RESULTS.md, 2026-11-29)
+            cuda_stack_from=6, launch_free=True,
             extras="hydroprobe.models.lstm:architecture_extras",
             sources=("models/lstm.py", "models/ensemble_lstm.py", "models/ensemble_recurrence.py",
                      "models/ensemble_triton.py",
@@ -102,7 +119,9 @@ KINDS: dict[str, ModelKind] = {
             logged_as="pytorch", simulator=_NETWORK_SIMULATOR, smallest_hidden=2,  # a trash and a flow cell
             network="hydroprobe.models.mclstm:MassConservingLSTM",
             extras="hydroprobe.models.mclstm:architecture_extras",
-            sources=("models/mclstm.py", "training/sequence.py"),
+            stacked="hydroprobe.models.ensemble_mclstm:EnsembleMCLSTM", stacked_modes=("seq2one", "seq2seq"),
+            sources=("models/mclstm.py", "models/ensemble_mclstm.py", "training/sequence.py",
+                     "training/ensemble_sequence.py"),
         ),
         ModelKind(
             name="gr4jcn", label="GR4J-CemaNeige", conserving=True, loss_term="ET", fit="calibration",

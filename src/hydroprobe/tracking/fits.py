@@ -21,7 +21,6 @@ from hydroprobe.training.convergence import Budget
 from hydroprobe.training.fingerprint import (
     calibration_environment,
     engine_label,
-    resolve_engine,
     runtime_environment,
 )
 
@@ -107,8 +106,8 @@ class GradientFit:
 
     def environment(self, inputs: FitInputs) -> dict:
         train = inputs.train
-        engine = resolve_engine(train.engine_setting, inputs.model.type, train.replicates, inputs.device)
-        engine = engine_label(engine, train, inputs.device)
+        engine = train.resolved_engine(inputs.model.type, inputs.device)
+        engine = engine_label(engine, train, inputs.device, inputs.model.type)
         return runtime_environment(inputs.device, engine, inputs.model.type).to_dict()
 
     def params(self, inputs: FitInputs, basin_id: str) -> dict[str, str]:

@@ -19,6 +19,8 @@ from hydroprobe.training.fingerprint import (
 )
 
 if TYPE_CHECKING:
+    import torch
+
     from hydroprobe.data.dataset import BasinDataset
 
 SELECTION_RULES = ("validation_nse",)
@@ -124,13 +126,10 @@ class TrainConfig:
         if self.mode == "seq2seq":
             require(self.loss_span <= self.window, "train.loss_span",
                     f"must be <= train.window in seq2seq (got {self.loss_span} > {self.window})")
-            require(self.engine != "ensemble", "train.engine",
-                    "= ensemble trains seq2one only; use auto or sequential with train.mode seq2seq")
 
-    @property
-    def engine_setting(self) -> str:
-        """``train.engine`` as the engines read it: seq2seq always trains on its own sequential engine."""
-        return self.engine if self.mode == "seq2one" else "sequential"
+    def resolved_engine(self, model_type: str, device: torch.device | None = None) -> str:
+        """``train.engine`` with ``auto`` resolved for this kind, mode, replicate count and device."""
+        return resolve_engine(self.engine, model_type, self.replicates, device, self.mode)
 
     def seeds(self) -> list[int]:
         """Replicate k uses seed ``seed + k``."""
@@ -159,8 +158,7 @@ def config_hash(
     """
     if environment is None:
         device = resolve_device(train.device)
-        engine = engine_label(resolve_engine(train.engine_setting, model.type, train.replicates, device),
-                              train, device)
+        engine = engine_label(train.resolved_engine(model.type, device), train, device, model.type)
         environment = runtime_environment(device, engine, model.type)
     recipe = dataclasses.asdict(train)
     for key in ("replicates", "seed", "threads", "eval_batch_size", "device", "engine",

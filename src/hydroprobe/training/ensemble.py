@@ -1,4 +1,8 @@
-"""Many replicates of :func:`train_replicate` trained together in one :class:`EnsembleLSTM`.
+"""Many replicates of :func:`train_replicate` trained together in one stacked module.
+
+The module is the model kind's stacked form (``ModelKind.stacked``: :class:`EnsembleLSTM`,
+:class:`~hydroprobe.models.ensemble_mclstm.EnsembleMCLSTM`), trained seq2one or, where the kind
+stacks it, seq2seq (:mod:`hydroprobe.training.ensemble_sequence`).
 
 Replicates are independent, so the protocol of ``trainer.py`` is
 reproduced per replicate, only the arithmetic is batched:
@@ -23,8 +27,8 @@ most every ``train.checkpoint_minutes``) and a rerun resumes from it with
 exactly the replicates that were active then, so the resumed run's numbers
 equal an uninterrupted run's bit for bit (see :mod:`hydroprobe.training.checkpoint`).
 
-On CUDA (``train.cuda_graph``, default ``auto``) each step is the static-shape step of
-:mod:`hydroprobe.training.static_step` replayed as a captured graph
+On CUDA (``train.cuda_graph``, default ``auto``) the LSTM's seq2one step (``ModelKind.launch_free``)
+is the static-shape step of :mod:`hydroprobe.training.static_step` replayed as a captured graph
 (:mod:`hydroprobe.training.graph_step`): finished replicates are frozen in place rather than
 sliced out, and a checkpoint saves only the active ones (a resumed graph run then agrees with an
 uninterrupted one to float rounding). The CPU path is the eager one above, unchanged.
@@ -43,10 +47,12 @@ from hydroprobe.data.windows import WindowedSeries
 from hydroprobe.models.ensemble_lstm import EnsembleLSTM
 from hydroprobe.models.ensemble_recurrence import lstm_cell
 from hydroprobe.models.kinds import kind_of
+from hydroprobe.training import ensemble_sequence
 from hydroprobe.training.checkpoint import Checkpoints, generator_state, restore_generator, seeds_label
 from hydroprobe.training.config import TrainConfig
 from hydroprobe.training.device import resolve_cuda_graph, resolve_recurrence
 from hydroprobe.training.graph_step import StaticTrainer
+from hydroprobe.training.sequence import SequenceSplit, sequence_splits
 from hydroprobe.training.static_step import clip_grad_norm_per_replicate_
 from hydroprobe.training.trainer import ReplicateResult, init_model
 
@@ -72,7 +78,7 @@ class _Replicate:
 class _Group:
     """Replicates trained together: stacked weights, one Adam, and how many epochs are done."""
 
-    model: EnsembleLSTM
+    model: torch.nn.Module  # the kind's stacked module
     optimizer: torch.optim.Adam
     active: list[_Replicate]
     epoch: int = 0
@@ -107,11 +113,17 @@ def train_ensemble(
     ``static_step`` runs the graph path's static step eagerly (tests; CUDA graphs follow
     ``config.cuda_graph`` and are never combined with ``compile_cell``).
     """
-    if not kind_of(architecture["type"]).stacks:
-        raise ValueError(f"train_ensemble stacks LSTM replicates only, not '{architecture.get('type')}'")
-    graph = resolve_cuda_graph(config.cuda_graph, device) and not compile_cell
+    kind = kind_of(architecture["type"])
+    if config.mode not in kind.stacked_modes:
+        raise ValueError(f"train_ensemble stacks '{kind.name}' replicates in train.mode "
+                         f"{kind.stacked_modes or 'none'}, not {config.mode}")
+    if (compile_cell or static_step) and not kind.launch_free:
+        raise ValueError(f"compile_cell and static_step are the LSTM's seq2one levers, not '{kind.name}''s")
+    graph = kind.launch_free and resolve_cuda_graph(config.cuda_graph, device) and not compile_cell
     static = "graph" if graph else "eager" if static_step else None
     options = _Options(config, device, compile_cell, checkpoints, set(seeds), on_epoch, on_start, static)
+    if config.mode == "seq2seq":
+        options.sequence = sequence_splits(series, train_days, validation_days, config)
     for group_seeds, saved in _plan_groups(seeds, max_group, checkpoints):
         yield from _train_group(
             architecture, series, train_days, validation_days, group_seeds, saved, options
@@ -130,6 +142,7 @@ class _Options:
     on_epoch: EnsembleEpochCallback | None
     on_start: StartCallback | None
     static: str | None = None  # None: eager engine; "eager" / "graph": the static step, captured or not
+    sequence: tuple[SequenceSplit, SequenceSplit] | None = None  # seq2seq: training and validation windows
 
 
 def _plan_groups(
@@ -180,7 +193,13 @@ def _group_epoch(group: _Group, series, train_index, validation_days, epoch: int
     config, model = options.config, group.model
     began = time.perf_counter()
     device, runner = options.device, group.runner
-    if runner is None:
+    if options.sequence:
+        windows, tiles = options.sequence
+        generators = [replicate.generator for replicate in group.active]
+        train_loss = ensemble_sequence.train_epoch(model, group.optimizer, series, windows, generators,
+                                                   config, device)
+        validation = ensemble_sequence.validation_mse(model, series, tiles, config.eval_batch_size, device)
+    elif runner is None:
         train_loss = _train_epoch(model, group.optimizer, series, train_index, group.active, config, device)
         validation = validation_mse(model, series, validation_days, config.eval_batch_size, device)
     else:
@@ -207,11 +226,7 @@ def _group_epoch(group: _Group, series, train_index, validation_days, epoch: int
 
 
 def _fresh_group(architecture, config: TrainConfig, seeds, device, compile_cell: bool) -> _Group:
-    model = EnsembleLSTM.from_models([init_model(architecture, s) for s in seeds], fused=not compile_cell,
-                                     kernel=resolve_recurrence(config.recurrence, device))
-    if compile_cell:
-        model.cell = torch.compile(lstm_cell, dynamic=False)
-    model.to(device)
+    model = _stack(architecture, config, seeds, device, compile_cell)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     active = [
         _Replicate(s, torch.Generator().manual_seed(s), ReplicateResult(seed=s, state_dict={}), {})
@@ -220,6 +235,19 @@ def _fresh_group(architecture, config: TrainConfig, seeds, device, compile_cell:
     for r, replicate in enumerate(active):
         replicate.best_state = model.replicate_state_dict(r)
     return _Group(model, optimizer, active)
+
+
+def _stack(architecture: dict, config: TrainConfig, seeds, device, compile_cell: bool) -> torch.nn.Module:
+    """The kind's stacked module holding ``init_model(architecture, seed)`` for each seed, on ``device``."""
+    kind = kind_of(architecture["type"])
+    models = [init_model(architecture, s) for s in seeds]
+    if not kind.launch_free:
+        return kind.stacked_class().from_models(models).to(device)
+    model = EnsembleLSTM.from_models(models, fused=not compile_cell,
+                                     kernel=resolve_recurrence(config.recurrence, device))
+    if compile_cell:
+        model.cell = torch.compile(lstm_cell, dynamic=False)
+    return model.to(device)
 
 
 def _checkpoint_state(group: _Group, seeds: Sequence[int]) -> dict:
@@ -253,13 +281,8 @@ def _checkpoint_state(group: _Group, seeds: Sequence[int]) -> dict:
 def _resumed_group(architecture, config: TrainConfig, saved: dict, device, compile_cell: bool) -> _Group:
     """The group exactly as :func:`_checkpoint_state` saved it."""
     saved_replicates = saved["replicates"]
-    hidden, inputs = architecture["hidden_size"], architecture["n_inputs"]
-    model = EnsembleLSTM(len(saved_replicates), inputs, hidden, fused=not compile_cell,
-                         kernel=resolve_recurrence(config.recurrence, device))
+    model = _stack(architecture, config, [rep["seed"] for rep in saved_replicates], device, compile_cell)
     model.load_state_dict(saved["model"])
-    if compile_cell:
-        model.cell = torch.compile(lstm_cell, dynamic=False)
-    model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     optimizer.load_state_dict(saved["optimizer"])
     active = []
@@ -311,7 +334,7 @@ def _record_epoch(replicate, model, r, epoch, train_loss, validation, share, con
         replicate.finished = replicate.since_best >= config.patience
 
 
-def shrink(model: EnsembleLSTM, optimizer: torch.optim.Adam, keep: list[int], learning_rate: float):
+def shrink(model: torch.nn.Module, optimizer: torch.optim.Adam, keep: list[int], learning_rate: float):
     """Drop finished replicates: slice the weights and every per-replicate Adam state tensor."""
     index = torch.as_tensor(keep)
     smaller = model.subset(index)
@@ -327,7 +350,7 @@ def shrink(model: EnsembleLSTM, optimizer: torch.optim.Adam, keep: list[int], le
 
 @torch.no_grad()
 def validation_mse(
-    model: EnsembleLSTM, series: WindowedSeries, days: np.ndarray, batch_size: int, device
+    model: torch.nn.Module, series: WindowedSeries, days: np.ndarray, batch_size: int, device
 ) -> list[float]:
     """Per-replicate MSE on shared windows, computed as ``trainer.mse`` does (float32, numpy mean)."""
     model.eval()

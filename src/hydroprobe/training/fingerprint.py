@@ -148,37 +148,34 @@ def runtime_environment(device: torch.device, engine: str, model_type: str = "ls
     )
 
 
-# Below this many replicates ``auto`` trains an LSTM on CUDA one replicate after another (cuDNN):
-# on an H200 the graph step took 0.84 s an epoch at R = 1 and 1.17 s at R = 16, cuDNN 0.15 s x R,
-# so they break even near R = 6 (benchmarks/RESULTS.md, 2026-11-29).
-CUDA_ENSEMBLE_FROM = 6
-
-
 def resolve_engine(
-    engine: str, model_type: str, replicates: int = 0, device: torch.device | None = None
+    engine: str, model_type: str, replicates: int = 0, device: torch.device | None = None,
+    mode: str = "seq2one",
 ) -> str:
-    """``auto`` → the ensemble engine for kinds that stack (faster, same protocol), sequential otherwise.
+    """``auto`` → the ensemble engine for kinds that stack in ``mode`` (faster, same protocol).
 
-    On CUDA a few replicates (``0 < replicates <`` :data:`CUDA_ENSEMBLE_FROM`) train faster on
-    cuDNN one after another, so ``auto`` takes the sequential engine there; on CPU stacking
+    Otherwise the sequential engine; also on CUDA for fewer replicates than the kind's
+    ``cuda_stack_from`` (the LSTM: cuDNN one after another wins below 6). On CPU stacking
     wins from R = 1 (benchmarks/RESULTS.md).
     """
     if engine != "auto":
         return engine
-    if not kind_of(model_type).stacks:
+    kind = kind_of(model_type)
+    if mode not in kind.stacked_modes:
         return "sequential"
-    few = 0 < replicates < CUDA_ENSEMBLE_FROM
+    few = 0 < replicates < kind.cuda_stack_from
     return "sequential" if few and device is not None and device.type == "cuda" else "ensemble"
 
 
-def engine_label(engine: str, train: TrainConfig, device: torch.device) -> str:
+def engine_label(engine: str, train: TrainConfig, device: torch.device, model_type: str = "lstm") -> str:
     """The engine as keyed and recorded, e.g. ``ensemble+cuda_graph+triton`` on a GPU.
 
     The graph step and the Triton recurrence sum in another order than the eager torch step,
-    so their replicates are keyed apart; on CPU (torch recurrence, no graph) and for the
-    sequential engine the label is the engine itself.
+    so their replicates are keyed apart; on CPU (torch recurrence, no graph), for the
+    sequential engine and for kinds those levers do not apply to (``ModelKind.launch_free``:
+    the LSTM's seq2one step only) the label is the engine itself.
     """
-    if engine != "ensemble":
+    if engine != "ensemble" or not (kind_of(model_type).launch_free and train.mode == "seq2one"):
         return engine
     if resolve_cuda_graph(train.cuda_graph, device):
         engine += "+cuda_graph"

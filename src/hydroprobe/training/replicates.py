@@ -29,7 +29,6 @@ from hydroprobe.training.cache import ReplicateCache
 from hydroprobe.training.checkpoint import Checkpoints
 from hydroprobe.training.config import ModelConfig, TrainConfig, config_hash
 from hydroprobe.training.ensemble import MAX_GROUP, train_ensemble
-from hydroprobe.training.fingerprint import resolve_engine
 from hydroprobe.training.sequence import replicate_trainer
 from hydroprobe.training.trainer import (
     ReplicateResult,
@@ -170,10 +169,12 @@ def plan_training(
     group_size: int = 0,
 ) -> TrainingPlan:
     """Check the recipe, window the data and find the recipe's cache folder."""
+    kind = model_config.kind
     require(
-        train_config.engine != "ensemble" or model_config.kind.stacks,
+        train_config.engine != "ensemble" or train_config.mode in kind.stacked_modes,
         "train.engine",
-        f"= ensemble stacks LSTM replicates only; use auto or sequential for {model_config.type}",
+        f"= ensemble stacks {model_config.type} replicates in train.mode {kind.stacked_modes or 'none'}, "
+        f"not {train_config.mode}; use auto or sequential",
     )
     series = dataset.windowed(train_config.window)
     samples = split_samples(dataset, series)
@@ -215,7 +216,7 @@ def train_replicates(
 def resolved_engine(config: TrainConfig, architecture: dict, device: torch.device) -> str:
     """``auto`` → the ensemble engine for kinds that stack, the sequential reference otherwise
     (and for a few replicates on CUDA: :func:`~hydroprobe.training.fingerprint.resolve_engine`)."""
-    return resolve_engine(config.engine_setting, architecture["type"], config.replicates, device)
+    return config.resolved_engine(architecture["type"], device)
 
 
 def replicate_groups(seeds: Sequence[int], config: TrainConfig, architecture: dict,
@@ -278,8 +279,9 @@ def _train(
 ):
     """Yield finished replicates as they finish, on the engine ``config.engine`` names.
 
-    ``auto`` takes the ensemble engine for LSTMs (faster, same results to float
-    rounding; see benchmarks/RESULTS.md) and the sequential reference otherwise.
+    ``auto`` takes the ensemble engine where the kind stacks in ``train.mode`` (the LSTM
+    seq2one, the MC-LSTM in both modes: faster, same results to float rounding; see
+    benchmarks/RESULTS.md) and the sequential reference otherwise.
     The consumer caches each result before asking for the next, so a
     checkpoint is deleted only once what it protected is in the cache.
     """

@@ -101,6 +101,22 @@ class SequenceSplit:
         return series.windows(picks), span_targets(series, picks, self.loss_span, self.first, self.last)
 
 
+def sequence_splits(series: WindowedSeries, train_days: np.ndarray, validation_days: np.ndarray,
+                    config: TrainConfig) -> tuple[SequenceSplit, SequenceSplit]:
+    """Random training windows and tiled validation windows, or an error if a split has none."""
+    train = SequenceSplit(series, train_days, config.loss_span, tiled=False)
+    validation = SequenceSplit(series, validation_days, config.loss_span, tiled=True)
+    require(len(train.ends) > 0 and len(validation.ends) > 0, "train.loss_span",
+            f"leaves no complete {config.window}-day window scoring {config.loss_span} days in a split")
+    return train, validation
+
+
+def draw_windows(split: SequenceSplit, config: TrainConfig, generator: torch.Generator) -> np.ndarray:
+    """One epoch's ``windows_per_epoch`` window ends, drawn with replacement from ``generator``."""
+    draws = torch.randint(len(split.ends), (config.windows_per_epoch,), generator=generator)
+    return split.ends[draws.numpy()]
+
+
 @torch.no_grad()
 def sequence_mse(model: nn.Module, series: WindowedSeries, split: SequenceSplit, batch_size: int,
                  device: torch.device) -> float:
@@ -121,8 +137,7 @@ def _train_epoch(state: TrainingState, series: WindowedSeries, split: SequenceSp
     """``windows_per_epoch`` windows drawn with replacement, ``batch_size`` at a time; the mean masked MSE."""
     model, optimizer = state.model, state.optimizer
     model.train()
-    draws = torch.randint(len(split.ends), (config.windows_per_epoch,), generator=state.generator)
-    picks = split.ends[draws.numpy()]
+    picks = draw_windows(split, config, state.generator)
     total, count = 0.0, 0
     for start in range(0, len(picks), config.batch_size):
         x, y = split.batch(series, picks[start : start + config.batch_size])
@@ -156,10 +171,7 @@ def train_sequence_replicate(
     sequential engine receives them); they bound the days the loss may score.
     """
     began = time.perf_counter()
-    train = SequenceSplit(series, train_days, config.loss_span, tiled=False)
-    validation = SequenceSplit(series, validation_days, config.loss_span, tiled=True)
-    require(len(train.ends) > 0 and len(validation.ends) > 0, "train.loss_span",
-            f"leaves no complete {config.window}-day window scoring {config.loss_span} days in a split")
+    train, validation = sequence_splits(series, train_days, validation_days, config)
     state = start_training(architecture, config, seed, device, resume)
     require(hasattr(state.model, "forward_sequence"), "train.mode",
             f"seq2seq needs a model with a sequence output ({architecture['type']} has none)")
