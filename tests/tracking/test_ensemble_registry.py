@@ -125,3 +125,19 @@ def test_probe_paper_runs_on_the_registered_ensemble(in_project):
     case1 = result["case1"]["observed_climatology"]
     ensemble = result["ensemble"]["case1"]["observed_climatology"]
     assert ensemble["peak_flow_m3s"] == pytest.approx(case1["peak_flow_m3s"]["champion"], rel=1e-9)
+
+
+def test_the_mlflow_pytorch_model_takes_any_batch_and_predicts_as_the_weights(in_project):
+    """Users load ``models:/…@champion`` with MLflow itself; its pt2 export must not be fixed to batch 1."""
+    import mlflow
+
+    store.configure(in_project)
+    loaded = load_probe_models("salmon_river", root=in_project)
+    network = mlflow.pytorch.load_model(f"models:/{NAME}@champion")
+    dataset = loaded.dataset
+    windows = dataset.windowed(WINDOW).windows(_split_days(dataset, "test")[:5])
+    with torch.no_grad():
+        predicted = network(windows)
+        expected = loaded.champion._model(windows)  # the weights-only network the probes run
+    assert predicted.shape == (5,)
+    np.testing.assert_allclose(predicted.numpy(), expected.numpy(), rtol=1e-6)

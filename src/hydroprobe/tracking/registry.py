@@ -118,7 +118,9 @@ def _log_torch_model(run_id: str, spec: dict, state: dict) -> str:
     model = build_model(spec["architecture"])
     model.load_state_dict(state)
     model.eval()
-    example = np.zeros((1, spec["window"], spec["architecture"]["n_inputs"]), dtype=np.float32)
+    # two windows, not one: MLflow exports the model with torch.export, which fixes a size-1 batch
+    # dimension to 1, so a one-window example would register a model that takes one window only
+    example = np.zeros((2, spec["window"], spec["architecture"]["n_inputs"]), dtype=np.float32)
     with torch.no_grad():
         signature = infer_signature(example, model(torch.as_tensor(example)).numpy())
     with tempfile.TemporaryDirectory() as tmp:

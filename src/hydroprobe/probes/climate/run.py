@@ -32,7 +32,7 @@ from hydroprobe.probes.climate.signatures import (
     complete_water_years,
     mean_annual_hydrograph,
 )
-from hydroprobe.probes.units import UnitMap, in_process
+from hydroprobe.probes.units import UnitMap, in_process, once_per_model
 
 METRICS_FILE = layout.CLIMATE_METRICS
 HYDROGRAPH_DIR = layout.CLIMATE_PLOTS
@@ -154,7 +154,8 @@ def _probe_models(models: Models, climates: dict, frame: dict, map_units: UnitMa
         for label, (champion, replicates) in models.items()
         for who, model in [("champion", champion), *((f"replicate {i}", r) for i, r in enumerate(replicates))]
     ]
-    answers = map_units(probe_run, runs, {"climates": climates, "frame": frame})
+    answers = once_per_model(map_units, lambda run: run.model)(probe_run, runs,
+                                                               {"climates": climates, "frame": frame})
     by_label: dict[str, dict[str, RunAnswers]] = {label: {} for label in models}
     for run, answer in zip(runs, answers, strict=True):
         by_label[run.label][run.who] = answer

@@ -37,7 +37,7 @@ from hydroprobe.probes.paper.ensemble import ensemble_answers
 from hydroprobe.probes.paper.reference import ObservedReference, observed_reference
 from hydroprobe.probes.paper.settings import ProbeSettings, settings_to_dict
 from hydroprobe.probes.spread import band, spread_tree
-from hydroprobe.probes.units import UnitMap, in_process
+from hydroprobe.probes.units import UnitMap, in_process, once_per_model
 from hydroprobe.probes.water_balance import case2_water_balance
 
 METRICS_FILE = layout.PAPER_METRICS
@@ -181,7 +181,8 @@ def run_paper_probes(
         "case2": case2_scenarios(levels, reference, settings),
     }
     shared = {"scenarios": scenarios, "reference": reference, "settings": settings}
-    champion_probes, *replicate_probes = map_units(probe_simulator, [champion, *replicates], shared)
+    champion_probes, *replicate_probes = once_per_model(map_units)(probe_simulator, [champion, *replicates],
+                                                                   shared)
     ensemble = ensemble_answers(replicate_probes, scenarios, reference, settings)  # no model run: their mean
     result = _finite({
         "basin": dataset.basin_id,
