@@ -141,3 +141,28 @@ def test_the_mlflow_pytorch_model_takes_any_batch_and_predicts_as_the_weights(in
         expected = loaded.champion._model(windows)  # the weights-only network the probes run
     assert predicted.shape == (5,)
     np.testing.assert_allclose(predicted.numpy(), expected.numpy(), rtol=1e-6)
+
+
+def test_a_registered_mclstm_is_pickled_and_loads_through_mlflow(in_project):
+    """The MC-LSTM's pt2 export would unroll its day loop (22 MB, 91 s at window 730): it is pickled."""
+    import mlflow
+
+    from hydroprobe.tracking.registry import _LOGGERS
+    from hydroprobe.training.config import ModelConfig
+    from hydroprobe.training.trainer import init_model
+
+    store.configure(in_project)
+    dataset = load_probe_models("salmon_river", root=in_project).dataset
+    architecture = ModelConfig(type="mclstm", hidden_size=3).architecture(dataset)
+    state = init_model(architecture, 0).state_dict()
+    spec = {"architecture": architecture, "window": WINDOW, "scaler": {}}
+    with mlflow.start_run() as run:
+        pass
+    uri = _LOGGERS["pytorch_pickle"](run.info.run_id, spec, state)
+    network = mlflow.pytorch.load_model(uri)
+    windows = dataset.windowed(WINDOW).windows(_split_days(dataset, "test")[:4])
+    with torch.no_grad():
+        expected = init_model(architecture, 0)(windows)
+        np.testing.assert_allclose(network(windows).numpy(), expected.numpy(), rtol=1e-6)
+    flavor = mlflow.models.get_model_info(uri).flavors["pytorch"]
+    assert flavor.get("serialization_format", "pickle") == "pickle", flavor

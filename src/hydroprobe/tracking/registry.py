@@ -10,6 +10,7 @@ and the architecture from a JSON spec stored beside them.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import tempfile
 from dataclasses import dataclass
@@ -114,7 +115,7 @@ def _log_spec_model(run_id: str, spec: dict, state: dict) -> str:
     return f"runs:/{run_id}/model"
 
 
-def _log_torch_model(run_id: str, spec: dict, state: dict) -> str:
+def _log_torch_model(run_id: str, spec: dict, state: dict, serialization: str = "pt2") -> str:
     model = build_model(spec["architecture"])
     model.load_state_dict(state)
     model.eval()
@@ -132,13 +133,15 @@ def _log_torch_model(run_id: str, spec: dict, state: dict) -> str:
                 signature=signature,
                 input_example=example,
                 extra_files=files,
+                serialization_format=serialization,
                 pip_requirements=[f"torch=={torch.__version__.split('+')[0]}"],
             )
     return info.model_uri
 
 
 #: How each ``ModelKind.logged_as`` is written to the run's artifacts; returns the model URI.
-_LOGGERS = {"pytorch": _log_torch_model, "spec": _log_spec_model}
+_LOGGERS = {"pytorch": _log_torch_model, "spec": _log_spec_model,
+            "pytorch_pickle": functools.partial(_log_torch_model, serialization="pickle")}
 
 
 def _same_recipe_version(name: str, run: dict) -> str | None:
