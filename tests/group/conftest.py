@@ -30,7 +30,7 @@ def make_group_project(folder: Path, shared_data: Path, params: dict, **group) -
         "id": "camels_snow",
         "gauges": GAUGES,
         "single_basin_gauges": "same",
-        "model": {"hidden_size": 4, "initial_forget_bias": 3},
+        "model": {"hidden_size": 4, "initial_forget_bias": 3, "standardize": False},
         "train": {
             "window": 60,
             "max_epochs": 1,

@@ -116,3 +116,14 @@ def test_single_basin_train_refuses_the_regional_model_type(tmp_path, shared_dat
     assert main(["train"]) == 2
     assert ("params.yaml: model.type regional_lstm is trained over a basin group by `hydroprobe group train`"
             in capsys.readouterr().err)
+
+
+def test_a_standardized_single_basin_baseline_is_refused(tmp_path, shared_data, params) -> None:
+    from hydroprobe.config import load_params
+    from hydroprobe.errors import ConfigError
+    from hydroprobe.group.settings import group_plan
+
+    root = make_group_project(tmp_path / "p", shared_data, params,
+                              model={"hidden_size": 4, "standardize": True})
+    with pytest.raises(ConfigError, match=r"group.model.standardize must be false: the regional LSTM "):
+        group_plan(load_params(root), root)

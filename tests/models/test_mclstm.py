@@ -96,6 +96,28 @@ def test_snow_prior_holds_cold_precipitation_and_releases_it_when_it_thaws(
     assert plain["outflow_mm"][0, 1] < 1.0 and plain["outflow_mm"][0, 0] > 0.1
 
 
+def test_standardized_gates_keep_the_snow_prior_and_close_the_balance(
+    salmon_dataset: BasinDataset, windows: torch.Tensor
+) -> None:
+    """``model.standardize``: the gates read z-scored inputs, the prior's 0 °C switch is where it was."""
+    architecture = ModelConfig(type="mclstm", hidden_size=4, standardize=True).architecture(salmon_dataset)
+    stats = architecture["standardization"]
+    assert set(stats) == {"input_mean", "input_std"}
+    window = _snow_then_thaw(salmon_dataset)
+    with torch.no_grad():
+        model = init_model(architecture, 0).double()
+        snow = model.forward_fluxes(window)
+        fluxes = model.forward_fluxes(windows)
+    assert snow["outflow_mm"][0, 0] < 0.05 and snow["storage_mm"][0, 0] > 9.9
+    assert snow["outflow_mm"][0, 1] > 5.0
+    closure = fluxes["inflow_mm"].sum(1) - fluxes["outflow_mm"].sum(1) - fluxes["trash_mm"].sum(1)
+    torch.testing.assert_close(closure, fluxes["storage_mm"][:, -1], rtol=0, atol=1e-9)
+    z = (windows - torch.tensor(stats["input_mean"], dtype=torch.float64)) / torch.tensor(
+        stats["input_std"], dtype=torch.float64)
+    torch.testing.assert_close(model.gate_inputs(windows), z)
+    assert build_model(architecture).architecture() == architecture
+
+
 def test_mass_closes_over_real_precipitation(model64: MassConservingLSTM, windows: torch.Tensor) -> None:
     with torch.no_grad():
         fluxes = model64.forward_fluxes(windows)

@@ -17,10 +17,11 @@ import torch
 
 from hydroprobe.data.dataset import BasinDataset, normalize, write_prepared
 from hydroprobe.models.ensemble_lstm import EnsembleLSTM
-from hydroprobe.training import ensemble
+from hydroprobe.training import ensemble_seq2one
 from hydroprobe.training.config import ModelConfig, TrainConfig
-from hydroprobe.training.ensemble import clip_grad_norm_per_replicate_, shrink, train_ensemble
+from hydroprobe.training.ensemble import shrink, train_ensemble
 from hydroprobe.training.replicates import train_replicates
+from hydroprobe.training.static_step import clip_grad_norm_per_replicate_
 from hydroprobe.training.trainer import init_model, train_replicate
 from tests.training.conftest import TRAIN, VALIDATION
 
@@ -163,13 +164,13 @@ def test_early_stopping_per_replicate_matches_sequential(cut, monkeypatch):
     config = tiny_config(max_epochs=3, patience=1)
     series, train_days, validation_days = cut
     active_sizes, reported = [], []
-    original_epoch = ensemble._train_epoch
+    original_epoch = ensemble_seq2one.train_epoch
 
     def counting_epoch(model, *args):
         active_sizes.append(model.replicates)
         return original_epoch(model, *args)
 
-    monkeypatch.setattr(ensemble, "_train_epoch", counting_epoch)
+    monkeypatch.setattr(ensemble_seq2one, "train_epoch", counting_epoch)
     results = train_ensemble(
         ARCHITECTURE,
         series,

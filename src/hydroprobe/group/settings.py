@@ -122,6 +122,9 @@ def group_plan(params: dict, root: Path, group_id: str | None = None) -> GroupPl
             f"params.yaml: group.model.type must be one of {regional} (got {model.type}): "
             "the single-basin baseline and the regional model are the same kind of network"
         )
+    if model.standardize:  # the single-basin baseline would learn in another geometry than the regional
+        raise ConfigError("params.yaml: group.model.standardize must be false: the regional LSTM does not "
+                          "standardize its inputs yet, so both kinds of LSTM train on min-max signals")
     train = build(TrainConfig, {**(params.get("train") or {}), **(block.get("train") or {})}, "group.train")
     folds = block.get("ungauged_folds", 0)
     if not isinstance(folds, int) or folds == 1 or not 0 <= folds <= len(specs):

@@ -24,6 +24,7 @@ from hydroprobe.models.ensemble_recurrence import (
     recurrence_inference,
 )
 from hydroprobe.models.lstm import LSTMRegressor
+from hydroprobe.models.standardization import zscore_from
 
 # state_dict key of LSTMRegressor → parameter name here
 EXPORTED_NAMES = {
@@ -53,7 +54,7 @@ class EnsembleLSTM(nn.Module):
     """
 
     def __init__(self, replicates: int, n_inputs: int = 2, hidden_size: int = 50, fused: bool = True,
-                 kernel: str = "torch"):
+                 kernel: str = "torch", standardization: dict | None = None):
         super().__init__()
         gates = 4 * hidden_size
         self.n_inputs, self.hidden_size, self.fused, self.kernel = n_inputs, hidden_size, fused, kernel
@@ -63,6 +64,7 @@ class EnsembleLSTM(nn.Module):
         self.bias_hh = nn.Parameter(torch.zeros(replicates, gates))
         self.head_weight = nn.Parameter(torch.zeros(replicates, hidden_size))
         self.head_bias = nn.Parameter(torch.zeros(replicates))
+        self.zscore = zscore_from(standardization)  # shared by the replicates: the data's statistics
         self.cell = None  # None: eager lstm_cell; the compile flag puts torch.compile(lstm_cell) here
         self.workspace = Workspace()
 
@@ -75,7 +77,8 @@ class EnsembleLSTM(nn.Module):
                     kernel: str = "torch") -> EnsembleLSTM:
         """Stack copies of the given models' weights (replicate r = ``models[r]``)."""
         first = models[0]
-        ensemble = cls(len(models), first.n_inputs, first.hidden_size, fused, kernel)
+        standardization = None if first.zscore is None else first.zscore.settings
+        ensemble = cls(len(models), first.n_inputs, first.hidden_size, fused, kernel, standardization)
         order = gate_order(first.hidden_size)
         with torch.no_grad():
             for r, model in enumerate(models):
@@ -99,7 +102,9 @@ class EnsembleLSTM(nn.Module):
     def subset(self, keep: torch.Tensor) -> EnsembleLSTM:
         """A new ensemble holding only replicates ``keep`` (their weights copied)."""
         device = self.weight_ih.device
-        smaller = EnsembleLSTM(len(keep), self.n_inputs, self.hidden_size, self.fused, self.kernel).to(device)
+        standardization = None if self.zscore is None else self.zscore.settings
+        smaller = EnsembleLSTM(len(keep), self.n_inputs, self.hidden_size, self.fused, self.kernel,
+                               standardization).to(device)
         smaller.cell = self.cell
         with torch.no_grad():
             for name, parameter in self.named_parameters():
@@ -112,6 +117,8 @@ class EnsembleLSTM(nn.Module):
         Without gradients (evaluation) nothing is stored per step; shared
         windows are only accepted there.
         """
+        if self.zscore is not None:
+            x = self.zscore.inputs(x)
         bias = self.bias_ih + self.bias_hh
         weights = (self.weight_ih, self.weight_hh, bias)
         if not torch.is_grad_enabled():
@@ -126,4 +133,5 @@ class EnsembleLSTM(nn.Module):
             h = FusedRecurrence.apply(x, *weights, self.workspace)
         else:
             h = recurrence_autograd(x, *weights, cell=self.cell)
-        return torch.baddbmm(self.head_bias.view(-1, 1, 1), h, self.head_weight.unsqueeze(2)).squeeze(2)
+        y = torch.baddbmm(self.head_bias.view(-1, 1, 1), h, self.head_weight.unsqueeze(2)).squeeze(2)
+        return y if self.zscore is None else self.zscore.output(y)

@@ -41,11 +41,8 @@ class EnsembleMCLSTM(nn.Module):
         return self.gate_weight.shape[0]
 
     @classmethod
-    def from_models(cls, models: Sequence[MassConservingLSTM], **_engine_options) -> EnsembleMCLSTM:
-        """Stack copies of the given models' gate maps (replicate r = ``models[r]``).
-
-        ``_engine_options`` (the LSTM's recurrence choices) do not apply to this network.
-        """
+    def from_models(cls, models: Sequence[MassConservingLSTM]) -> EnsembleMCLSTM:
+        """Stack copies of the given models' gate maps (replicate r = ``models[r]``)."""
         ensemble = cls(models[0], len(models))
         with torch.no_grad():
             for r, model in enumerate(models):

@@ -113,8 +113,8 @@ KINDS: dict[str, ModelKind] = {
             # 0.15 s x R, so they break even near R = 6 (benchmarks/RESULTS.md, 2026-11-29)
             cuda_stack_from=6, launch_free=True,
             extras="hydroprobe.models.lstm:architecture_extras",
-            sources=("models/lstm.py", "models/ensemble_lstm.py", "models/ensemble_recurrence.py",
-                     "models/ensemble_triton.py",
+            sources=("models/lstm.py", "models/standardization.py", "models/ensemble_lstm.py",
+                     "models/ensemble_recurrence.py", "models/ensemble_triton.py",
                      "training/static_step.py", "training/graph_step.py", "training/sequence.py"),
         ),
         ModelKind(
@@ -137,7 +137,8 @@ KINDS: dict[str, ModelKind] = {
             logged_as="pytorch", simulator="hydroprobe.models.simulator:regional_simulator", scope="group",
             network="hydroprobe.models.regional_lstm:RegionalLSTM",
             extras="hydroprobe.models.lstm:architecture_extras",
-            sources=("models/lstm.py", "models/regional_lstm.py", "data/regional.py", "training/regional.py"),
+            sources=("models/lstm.py", "models/standardization.py", "models/regional_lstm.py",
+                     "data/regional.py", "training/regional.py"),
         ),
     )
 }

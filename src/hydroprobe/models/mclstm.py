@@ -10,8 +10,9 @@ is discharge, the first ("trash") cell carries losses that are not discharge
 Σ trash + final storage, and no rain means no flow.
 
 The gates see the normalised inputs (precipitation and temperature, the
-auxiliary input that decides e.g. snow vs melt) and the stores normalised
-to sum 1, so growing stores do not saturate them.
+auxiliary input that decides e.g. snow vs melt; z-scored with the training
+split's statistics when the architecture has ``standardization``) and the
+stores normalised to sum 1, so growing stores do not saturate them.
 
 To keep the pipeline unchanged the module has :class:`LSTMRegressor`'s
 interface: normalised ``(batch, window, n_inputs)`` in, normalised
@@ -31,6 +32,7 @@ from torch import nn
 
 from hydroprobe.data.basin import DISCHARGE, PRECIPITATION, TEMPERATURE
 from hydroprobe.data.summary import mm_per_day_to_m3s
+from hydroprobe.models.standardization import training_statistics
 
 if TYPE_CHECKING:
     from hydroprobe.data.dataset import BasinDataset
@@ -97,6 +99,7 @@ class MassConservingLSTM(nn.Module):
         discharge_range: Sequence[float],
         area_km2: float,
         temperature_range: Sequence[float] | None = None,
+        standardization: dict | None = None,
     ):
         super().__init__()
         if hidden_size < 2:
@@ -118,6 +121,10 @@ class MassConservingLSTM(nn.Module):
         self.discharge_min, self.discharge_max = map(float, discharge_range)
         self.temperature_range = None if temperature_range is None else [float(t) for t in temperature_range]
         self.m3s_per_mm_day = float(mm_per_day_to_m3s(1.0, self.area_km2))
+        # the gates read z-scored inputs (models/standardization.py); the mass stays min-max → mm
+        self.standardization = standardization
+        self.input_mean = [0.0] * n_inputs if standardization is None else list(standardization["input_mean"])
+        self.input_std = [1.0] * n_inputs if standardization is None else list(standardization["input_std"])
         # one affine map of [normalised inputs; normalised stores] → input | redistribution | output logits
         self.gates = nn.Linear(n_inputs + hidden_size, hidden_size * (hidden_size + 2))
         with torch.no_grad():
@@ -137,8 +144,9 @@ class MassConservingLSTM(nn.Module):
         it. Trash cell and redistribution keep the default initialisation.
         """
         low, high = self.temperature_range
-        slope = (high - low) / SNOW_DEGREES_PER_LOGIT  # logit per normalised temperature unit
-        freezing = -low / (high - low)  # 0 °C in normalised units
+        # logit per unit of the gates' temperature input (min-max, or z-scored: × its std)
+        slope = (high - low) / SNOW_DEGREES_PER_LOGIT * self.input_std[1]
+        freezing = (-low / (high - low) - self.input_mean[1]) / self.input_std[1]  # 0 °C as the gates see it
         hidden = self.hidden_size
         snow = torch.arange(1, 1 + hidden // 2)
         rain = torch.arange(1 + len(snow), hidden)
@@ -161,7 +169,14 @@ class MassConservingLSTM(nn.Module):
             "discharge_range": [self.discharge_min, self.discharge_max],
             "area_km2": self.area_km2,
             **({"temperature_range": self.temperature_range} if self.temperature_range else {}),
+            **({"standardization": self.standardization} if self.standardization else {}),
         }
+
+    def gate_inputs(self, x: torch.Tensor) -> torch.Tensor:
+        """What the gates read: the normalised inputs, z-scored when the architecture says so."""
+        if self.standardization is None:
+            return x
+        return (x - x.new_tensor(self.input_mean)) / x.new_tensor(self.input_std)
 
     def precipitation_mm(self, x: torch.Tensor) -> torch.Tensor:
         """Normalised input 0 back to mm/d; clipped at 0 because mass cannot be negative."""
@@ -209,7 +224,8 @@ def stacked_fluxes(units: MassConservingLSTM, x: torch.Tensor, weight: torch.Ten
     n_inputs, hidden = units.n_inputs, units.hidden_size
     replicates, batch = weight.shape[0], x.shape[1]
     # all days' input drive at once: (R|1, B, T, I) @ (R, 1, I, G) → (R, B, T, G)
-    drive = torch.matmul(x, weight[:, None, :, :n_inputs].transpose(-1, -2)) + bias[:, None, None, :]
+    drive = torch.matmul(units.gate_inputs(x), weight[:, None, :, :n_inputs].transpose(-1, -2))
+    drive = drive + bias[:, None, None, :]
     inflow = units.precipitation_mm(x).expand(replicates, -1, -1)
     weight_stores = weight[..., n_inputs:].transpose(1, 2)  # (R, H, G)
     stores = x.new_zeros(replicates, batch, hidden)
@@ -252,4 +268,11 @@ def architecture_extras(dataset: BasinDataset | None, options: dict) -> dict:
         "discharge_range": [scaler.minimum[DISCHARGE], scaler.maximum[DISCHARGE]],
         "area_km2": float(dataset.series.meta.area_km2),
         "temperature_range": [scaler.minimum[TEMPERATURE], scaler.maximum[TEMPERATURE]],
+        **({"standardization": gate_statistics(dataset)} if options.get("standardize") else {}),
     }
+
+
+def gate_statistics(dataset: BasinDataset) -> dict:
+    """The inputs' training-split mean and std the gates z-score with (its output is mass, not scaled)."""
+    stats = training_statistics(dataset)
+    return {"input_mean": stats["input_mean"], "input_std": stats["input_std"]}

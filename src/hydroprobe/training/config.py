@@ -40,6 +40,7 @@ class ModelConfig:
     type: str = "lstm"
     hidden_size: int = 50
     initial_forget_bias: float | None = None  # LSTM only; None = PyTorch's init (the paper)
+    standardize: bool = False  # z-score inside the network (models/standardization.py); False = the paper
 
     def __post_init__(self) -> None:
         require(self.type in KINDS, "model.type", f"must be one of {tuple(KINDS)} (got {self.type!r})")
@@ -167,7 +168,10 @@ def config_hash(
     if train.mode == "seq2one":
         for key in SEQ2SEQ_KEYS:
             recipe.pop(key)
-    content = {"model": dataclasses.asdict(model), "train": recipe, "data": data_fingerprint,
+    model_recipe = dataclasses.asdict(model)
+    if not model.standardize:  # off = the LSTM as before the option: its cache keys unchanged
+        model_recipe.pop("standardize")
+    content = {"model": model_recipe, "train": recipe, "data": data_fingerprint,
                "environment": environment.cache_key()}
     if group_size:
         content["group_size"] = group_size

@@ -2,7 +2,9 @@
 
 The module is the model kind's stacked form (``ModelKind.stacked``: :class:`EnsembleLSTM`,
 :class:`~hydroprobe.models.ensemble_mclstm.EnsembleMCLSTM`), trained seq2one or, where the kind
-stacks it, seq2seq (:mod:`hydroprobe.training.ensemble_sequence`).
+stacks it, seq2seq: the epochs are :mod:`hydroprobe.training.ensemble_seq2one` and
+:mod:`hydroprobe.training.ensemble_sequence`; this module keeps the groups, their bookkeeping,
+checkpoints and shrinking.
 
 Replicates are independent, so the protocol of ``trainer.py`` is
 reproduced per replicate, only the arithmetic is batched:
@@ -47,13 +49,12 @@ from hydroprobe.data.windows import WindowedSeries
 from hydroprobe.models.ensemble_lstm import EnsembleLSTM
 from hydroprobe.models.ensemble_recurrence import lstm_cell
 from hydroprobe.models.kinds import kind_of
-from hydroprobe.training import ensemble_sequence
+from hydroprobe.training import ensemble_seq2one, ensemble_sequence
 from hydroprobe.training.checkpoint import Checkpoints, generator_state, restore_generator, seeds_label
 from hydroprobe.training.config import TrainConfig
 from hydroprobe.training.device import resolve_cuda_graph, resolve_recurrence
 from hydroprobe.training.graph_step import StaticTrainer
 from hydroprobe.training.sequence import SequenceSplit, sequence_splits
-from hydroprobe.training.static_step import clip_grad_norm_per_replicate_
 from hydroprobe.training.trainer import ReplicateResult, init_model
 
 EnsembleEpochCallback = Callable[[int, int, float, float], None]  # seed, epoch, train, validation
@@ -200,8 +201,11 @@ def _group_epoch(group: _Group, series, train_index, validation_days, epoch: int
                                                    config, device)
         validation = ensemble_sequence.validation_mse(model, series, tiles, config.eval_batch_size, device)
     elif runner is None:
-        train_loss = _train_epoch(model, group.optimizer, series, train_index, group.active, config, device)
-        validation = validation_mse(model, series, validation_days, config.eval_batch_size, device)
+        generators = [replicate.generator for replicate in group.active]
+        train_loss = ensemble_seq2one.train_epoch(model, group.optimizer, series, train_index, generators,
+                                                  config, device)
+        validation = ensemble_seq2one.validation_mse(model, series, validation_days, config.eval_batch_size,
+                                                     device)
     else:
         train_loss = runner.train_epoch(train_index, group.active)
         validation = runner.validation_mse(validation_days, config.eval_batch_size)
@@ -298,28 +302,6 @@ def _resumed_group(architecture, config: TrainConfig, saved: dict, device, compi
     return _Group(model, optimizer, active, saved["epoch"])
 
 
-def _train_epoch(model, optimizer, series, train_index, active, config, device) -> list[float]:
-    """One epoch, every replicate on its own permutation; mean training MSE per replicate."""
-    model.train()
-    orders = torch.stack(
-        [train_index[torch.randperm(len(train_index), generator=rep.generator)] for rep in active]
-    )
-    totals = [0.0] * len(active)
-    for start in range(0, orders.shape[1], config.batch_size):
-        days = orders[:, start : start + config.batch_size]
-        x, y = series.batch(days.reshape(-1))
-        x, y = x.view(*days.shape, *x.shape[1:]).to(device), y.view(days.shape).to(device)
-        optimizer.zero_grad(set_to_none=True)
-        losses = ((model(x) - y) ** 2).mean(dim=1)
-        losses.sum().backward()
-        if config.grad_clip > 0:
-            clip_grad_norm_per_replicate_(model.parameters(), config.grad_clip)
-        optimizer.step()
-        for r, value in enumerate(losses.detach().cpu().tolist()):
-            totals[r] += value * y.shape[1]
-    return [total / orders.shape[1] for total in totals]
-
-
 def _record_epoch(replicate, model, r, epoch, train_loss, validation, share, config) -> None:
     """The reference's per-epoch bookkeeping: curves, best weights, patience."""
     result = replicate.result
@@ -346,18 +328,3 @@ def shrink(model: torch.nn.Module, optimizer: torch.optim.Adam, keep: list[int],
                 for key, value in optimizer.state[old].items()
             }
     return smaller, new_optimizer
-
-
-@torch.no_grad()
-def validation_mse(
-    model: torch.nn.Module, series: WindowedSeries, days: np.ndarray, batch_size: int, device
-) -> list[float]:
-    """Per-replicate MSE on shared windows, computed as ``trainer.mse`` does (float32, numpy mean)."""
-    model.eval()
-    out = []
-    for start in range(0, len(days), batch_size):
-        x = series.windows(days[start : start + batch_size]).to(device)
-        out.append(model(x).float().cpu())
-    predicted = torch.cat(out, dim=1).numpy()
-    observed = series.target[torch.as_tensor(days)].numpy()
-    return [float(np.mean((row - observed) ** 2)) for row in predicted]

@@ -40,6 +40,7 @@ TRAINING_SOURCES: tuple[str, ...] = (
     "training/config.py",
     "training/device.py",
     "training/ensemble.py",
+    "training/ensemble_seq2one.py",
     "training/replicates.py",
     "training/trainer.py",
 )

@@ -116,7 +116,7 @@ class StaticTrainer:
 
     @torch.no_grad()
     def validation_mse(self, days: np.ndarray, batch_size: int) -> list[float]:
-        """Per active replicate MSE on shared windows, as ``ensemble.validation_mse`` computes it."""
+        """Per active replicate MSE on shared windows, as ``ensemble_seq2one.validation_mse`` computes it."""
         self.model.eval()
         width = min(batch_size, len(days))
         columns, counts = padded_columns(len(days), width)
