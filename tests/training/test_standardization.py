@@ -120,3 +120,18 @@ def test_a_constant_input_over_the_training_split_is_refused(cut_dataset) -> Non
     frozen = dataclasses.replace(cut_dataset, normalized=cut_dataset.normalized.assign(temperature=0.5))
     with pytest.raises(ValueError, match="constant over the training split; model.standardize"):
         training_statistics(frozen)
+
+
+def test_the_cuda_graph_step_run_eagerly_trains_as_the_eager_engine(cut_dataset, architecture) -> None:
+    """The graph path captures ``model(x)``, so it must carry the z-scoring and its gradient too."""
+    config = TrainConfig(window=30, batch_size=64, learning_rate=0.01, max_epochs=2, patience=30,
+                         grad_clip=1.0)
+    series = cut_dataset.windowed(30)
+    train_days = series.sample_index(*cut_dataset.splits["train"]).days
+    validation_days = series.sample_index(*cut_dataset.splits["validation"]).days
+    eager = list(train_ensemble(architecture, series, train_days, validation_days, config, [0, 1], CPU))
+    static = list(train_ensemble(architecture, series, train_days, validation_days, config, [0, 1], CPU,
+                                 static_step=True))
+    for ours, theirs in zip(static, eager, strict=True):
+        np.testing.assert_allclose(ours.train_loss, theirs.train_loss, rtol=1e-5, atol=1e-8)
+        np.testing.assert_allclose(ours.validation_loss, theirs.validation_loss, rtol=1e-5, atol=1e-8)
