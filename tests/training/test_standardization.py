@@ -95,16 +95,21 @@ def test_stacked_replicates_apply_the_same_statistics(cut_dataset, architecture)
     assert stacked.subset(torch.tensor([1])).zscore.settings == architecture["standardization"]
 
 
-def test_ensemble_engine_trains_as_the_sequential_reference(cut_dataset, architecture) -> None:
-    config = TrainConfig(window=30, batch_size=64, learning_rate=0.01, max_epochs=2, patience=30,
-                         grad_clip=1.0)
+@pytest.fixture(scope="module")
+def windows(cut_dataset):
+    """30-day windows of the cut and its training and validation days."""
     series = cut_dataset.windowed(30)
-    train_days = series.sample_index(*cut_dataset.splits["train"]).days
-    validation_days = series.sample_index(*cut_dataset.splits["validation"]).days
-    stacked = {r.seed: r for r in train_ensemble(architecture, series, train_days, validation_days,
-                                                  config, [0, 1], CPU)}
+    days = [series.sample_index(*cut_dataset.splits[split]).days for split in ("train", "validation")]
+    return series, *days
+
+
+TINY = TrainConfig(window=30, batch_size=64, learning_rate=0.01, max_epochs=2, patience=30, grad_clip=1.0)
+
+
+def test_ensemble_engine_trains_as_the_sequential_reference(windows, architecture) -> None:
+    stacked = {r.seed: r for r in train_ensemble(architecture, *windows, TINY, [0, 1], CPU)}
     for seed in (0, 1):
-        reference = train_replicate(architecture, series, train_days, validation_days, config, seed, CPU)
+        reference = train_replicate(architecture, *windows, TINY, seed, CPU)
         np.testing.assert_allclose(stacked[seed].train_loss, reference.train_loss, rtol=1e-4, atol=1e-7)
         np.testing.assert_allclose(stacked[seed].validation_loss, reference.validation_loss,
                                    rtol=1e-4, atol=1e-7)
@@ -122,16 +127,10 @@ def test_a_constant_input_over_the_training_split_is_refused(cut_dataset) -> Non
         training_statistics(frozen)
 
 
-def test_the_cuda_graph_step_run_eagerly_trains_as_the_eager_engine(cut_dataset, architecture) -> None:
+def test_the_cuda_graph_step_run_eagerly_trains_as_the_eager_engine(windows, architecture) -> None:
     """The graph path captures ``model(x)``, so it must carry the z-scoring and its gradient too."""
-    config = TrainConfig(window=30, batch_size=64, learning_rate=0.01, max_epochs=2, patience=30,
-                         grad_clip=1.0)
-    series = cut_dataset.windowed(30)
-    train_days = series.sample_index(*cut_dataset.splits["train"]).days
-    validation_days = series.sample_index(*cut_dataset.splits["validation"]).days
-    eager = list(train_ensemble(architecture, series, train_days, validation_days, config, [0, 1], CPU))
-    static = list(train_ensemble(architecture, series, train_days, validation_days, config, [0, 1], CPU,
-                                 static_step=True))
+    eager = list(train_ensemble(architecture, *windows, TINY, [0, 1], CPU))
+    static = list(train_ensemble(architecture, *windows, TINY, [0, 1], CPU, static_step=True))
     for ours, theirs in zip(static, eager, strict=True):
         np.testing.assert_allclose(ours.train_loss, theirs.train_loss, rtol=1e-5, atol=1e-8)
         np.testing.assert_allclose(ours.validation_loss, theirs.validation_loss, rtol=1e-5, atol=1e-8)
