@@ -55,6 +55,11 @@ def test_ensemble_metrics_are_the_metrics_of_the_members_mean(in_project):
     fragment = (in_project / "reports/fragments/training.md").read_text()
     assert "| selected | ensemble mean | replicate median |" in fragment
     assert f"{block['test']['nse']:.3f}" in fragment
+    # the recipe, from the tiny project's own params (conftest.TINY), so a reader can repeat it
+    assert ("Recipe: lstm, hidden size 4, z-scored inside the network with the training split's "
+            "statistics; sequence-to-one on 30-day windows, batch 256, Adam at learning rate 0.005, "
+            "gradient norm clipped at 1; up to 2 epochs, stopped after 30 without a better validation "
+            "loss (best epoch restored).") in fragment
 
 
 def test_ensemble_is_its_own_version_after_the_selected_one(in_project):

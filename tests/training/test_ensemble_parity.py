@@ -64,11 +64,11 @@ def test_from_models_copies_reference_initialisation_exactly():
             assert torch.equal(exported[key], value), key
 
 
-@pytest.mark.parametrize("fused", [True, False])
-def test_outputs_and_gradients_match_each_replicate(cut, fused):
+@pytest.mark.parametrize("recurrence", ["torch", "autograd"])
+def test_outputs_and_gradients_match_each_replicate(cut, recurrence):
     series, train_days, _ = cut
     models = [init_model(ARCHITECTURE, s) for s in SEEDS]
-    ensemble_model = EnsembleLSTM.from_models(models, fused=fused)
+    ensemble_model = EnsembleLSTM.from_models(models, recurrence)
     days = torch.as_tensor(train_days[:48]).view(3, 16)  # a different batch per replicate
     x, y = series.batch(days.reshape(-1))
     x, y = x.view(3, 16, 30, 2), y.view(3, 16)

@@ -231,6 +231,14 @@ def check_length_and_splits(
     parsed = _parse_splits(splits)
     if not parsed:
         raise ConfigError("splits is empty: name at least one [start, end] period")
+    _check_no_overlap(parsed, file)
+    _check_inside(frame.index, parsed, window, file)
+    _check_warm_up(frame.index[0], parsed[0], window, file)
+    if DISCHARGE in frame.columns:
+        _check_observed(frame[DISCHARGE], parsed, file)
+
+
+def _check_no_overlap(parsed: list, file: str) -> None:
     for (name_a, _, end_a), (name_b, start_b, _) in zip(parsed, parsed[1:], strict=False):
         if start_b <= end_a:
             raise DataError(
@@ -238,11 +246,13 @@ def check_length_and_splits(
                 f"to {format_date(end_a)}. Fix: let '{name_b}' start after "
                 f"{format_date(end_a)}."
             )
-    index = frame.index
+
+
+def _check_inside(index: pd.DatetimeIndex, parsed: list, window: int, file: str) -> None:
+    """The series is long enough for the warm-up and the splits, and holds every split."""
     first, last = index[0], index[-1]
     split_days = sum((end - start).days + 1 for _, start, end in parsed)
-    needed = window - 1 + split_days
-    if len(index) < needed:
+    if len(index) < window - 1 + split_days:
         raise DataError(
             f"{file}: the series has {len(index)} days ({format_date(first)} to "
             f"{format_date(last)}), shorter than the window's {window - 1} warm-up days plus "
@@ -260,7 +270,11 @@ def check_length_and_splits(
                 f"{file}: split '{name}' ends {format_date(end)}, after the data's last date "
                 f"{format_date(last)}. Fix: end the split on or before {format_date(last)}."
             )
-    name, start, _ = parsed[0]
+
+
+def _check_warm_up(first: pd.Timestamp, earliest_split: tuple, window: int, file: str) -> None:
+    """The earliest split's first input window lies inside the data."""
+    name, start, _ = earliest_split
     warm_up_start = start - pd.Timedelta(days=window - 1)
     if warm_up_start < first:
         earliest = first + pd.Timedelta(days=window - 1)
@@ -270,11 +284,13 @@ def check_length_and_splits(
             f"{format_date(first)}. Fix: start '{name}' on or after {format_date(earliest)} "
             "or shorten the window."
         )
-    if DISCHARGE in frame.columns:
-        for name, start, end in parsed:
-            if frame.loc[start:end, DISCHARGE].notna().sum() == 0:
-                raise DataError(
-                    f"{file}: column '{DISCHARGE}', split '{name}' ({format_date(start)} to "
-                    f"{format_date(end)}) has no observed discharge. Fix: move the split to a "
-                    "period with observations."
-                )
+
+
+def _check_observed(discharge: pd.Series, parsed: list, file: str) -> None:
+    for name, start, end in parsed:
+        if discharge.loc[start:end].notna().sum() == 0:
+            raise DataError(
+                f"{file}: column '{DISCHARGE}', split '{name}' ({format_date(start)} to "
+                f"{format_date(end)}) has no observed discharge. Fix: move the split to a "
+                "period with observations."
+            )

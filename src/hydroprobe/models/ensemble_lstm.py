@@ -24,7 +24,10 @@ from hydroprobe.models.ensemble_recurrence import (
     recurrence_inference,
 )
 from hydroprobe.models.lstm import LSTMRegressor
-from hydroprobe.models.standardization import zscore_from
+from hydroprobe.models.standardization import settings_of, zscore_from
+
+#: How training differentiates the step loop (``train.recurrence`` picks torch or triton).
+RECURRENCES = ("torch", "triton", "autograd")
 
 # state_dict key of LSTMRegressor → parameter name here
 EXPORTED_NAMES = {
@@ -47,17 +50,19 @@ def gate_order(hidden: int) -> torch.Tensor:
 class EnsembleLSTM(nn.Module):
     """LSTM + linear head on the last hidden state, for R replicates at once.
 
-    ``fused=True`` uses the hand-written BPTT, in torch ops (:class:`FusedRecurrence`) or, with
-    ``kernel="triton"``, as persistent Triton kernels (:class:`TritonRecurrence`, CUDA);
-    ``False`` lets autograd differentiate the step loop (reference, and the
-    path ``torch.compile`` can fuse on a GPU).
+    ``recurrence`` says how training differentiates the step loop: ``"torch"``, the hand-written
+    BPTT in torch ops (:class:`FusedRecurrence`); ``"triton"``, the same as persistent Triton
+    kernels (:class:`TritonRecurrence`, CUDA); ``"autograd"``, autograd over the step loop
+    (the reference, and the path ``torch.compile`` can fuse on a GPU).
     """
 
-    def __init__(self, replicates: int, n_inputs: int = 2, hidden_size: int = 50, fused: bool = True,
-                 kernel: str = "torch", standardization: dict | None = None):
+    def __init__(self, replicates: int, n_inputs: int = 2, hidden_size: int = 50, recurrence: str = "torch",
+                 standardization: dict | None = None):
         super().__init__()
+        if recurrence not in RECURRENCES:
+            raise ValueError(f"recurrence must be one of {RECURRENCES}, not {recurrence!r}")
         gates = 4 * hidden_size
-        self.n_inputs, self.hidden_size, self.fused, self.kernel = n_inputs, hidden_size, fused, kernel
+        self.n_inputs, self.hidden_size, self.recurrence = n_inputs, hidden_size, recurrence
         self.weight_ih = nn.Parameter(torch.zeros(replicates, gates, n_inputs))
         self.weight_hh = nn.Parameter(torch.zeros(replicates, gates, hidden_size))
         self.bias_ih = nn.Parameter(torch.zeros(replicates, gates))
@@ -73,12 +78,10 @@ class EnsembleLSTM(nn.Module):
         return self.weight_ih.shape[0]
 
     @classmethod
-    def from_models(cls, models: Sequence[LSTMRegressor], fused: bool = True,
-                    kernel: str = "torch") -> EnsembleLSTM:
+    def from_models(cls, models: Sequence[LSTMRegressor], recurrence: str = "torch") -> EnsembleLSTM:
         """Stack copies of the given models' weights (replicate r = ``models[r]``)."""
         first = models[0]
-        standardization = None if first.zscore is None else first.zscore.settings
-        ensemble = cls(len(models), first.n_inputs, first.hidden_size, fused, kernel, standardization)
+        ensemble = cls(len(models), first.n_inputs, first.hidden_size, recurrence, settings_of(first.zscore))
         order = gate_order(first.hidden_size)
         with torch.no_grad():
             for r, model in enumerate(models):
@@ -102,9 +105,8 @@ class EnsembleLSTM(nn.Module):
     def subset(self, keep: torch.Tensor) -> EnsembleLSTM:
         """A new ensemble holding only replicates ``keep`` (their weights copied)."""
         device = self.weight_ih.device
-        standardization = None if self.zscore is None else self.zscore.settings
-        smaller = EnsembleLSTM(len(keep), self.n_inputs, self.hidden_size, self.fused, self.kernel,
-                               standardization).to(device)
+        smaller = EnsembleLSTM(len(keep), self.n_inputs, self.hidden_size, self.recurrence,
+                               settings_of(self.zscore)).to(device)
         smaller.cell = self.cell
         with torch.no_grad():
             for name, parameter in self.named_parameters():
@@ -125,11 +127,11 @@ class EnsembleLSTM(nn.Module):
             h = recurrence_inference(x, *weights)
         elif x.dim() != 4:
             raise ValueError("training needs per-replicate windows of shape (R, B, T, I)")
-        elif self.fused and self.kernel == "triton":
+        elif self.recurrence == "triton":
             from hydroprobe.models.ensemble_triton import TritonRecurrence
 
             h = TritonRecurrence.apply(x, *weights, self.workspace)
-        elif self.fused:
+        elif self.recurrence == "torch":
             h = FusedRecurrence.apply(x, *weights, self.workspace)
         else:
             h = recurrence_autograd(x, *weights, cell=self.cell)

@@ -85,3 +85,8 @@ class ZScore(nn.Module):
 def zscore_from(settings: dict | None) -> ZScore | None:
     """The architecture's ``standardization`` entry as a module (None: the paper's plain LSTM)."""
     return None if settings is None else ZScore(**settings)
+
+
+def settings_of(zscore: ZScore | None) -> dict | None:
+    """The inverse of :func:`zscore_from`: the architecture entry that rebuilds ``zscore``."""
+    return None if zscore is None else zscore.settings

@@ -68,6 +68,9 @@ class Fit(Protocol):
 
     def protocol(self, inputs: FitInputs) -> str: ...
 
+    def recipe(self, inputs: FitInputs) -> str:
+        """One sentence a reader needs to repeat the fit (the report's training section)."""
+
     def environment(self, inputs: FitInputs) -> dict: ...
 
     def params(self, inputs: FitInputs, basin_id: str) -> dict[str, str]: ...
@@ -103,6 +106,9 @@ class GradientFit:
 
     def protocol(self, inputs: FitInputs) -> str:
         return protocol_tag(inputs.model, inputs.train)
+
+    def recipe(self, inputs: FitInputs) -> str:
+        return training_recipe(inputs.model, inputs.train)
 
     def environment(self, inputs: FitInputs) -> dict:
         train = inputs.train
@@ -159,6 +165,12 @@ class CalibrationFit:
     def protocol(self, inputs: FitInputs) -> str:
         return f"calibration-{inputs.calibration.algorithm}"
 
+    def recipe(self, inputs: FitInputs) -> str:
+        calibration = inputs.calibration
+        return (f"{inputs.model.type} calibrated by spotpy's {calibration.algorithm.upper()}, "
+                f"{calibration.evaluations} model runs per replicate on the training split, "
+                f"{calibration.warmup_years} warm-up years before each split")
+
     def environment(self, inputs: FitInputs) -> dict:
         return calibration_environment()
 
@@ -187,6 +199,22 @@ class CalibrationFit:
         from hydroprobe.training.ensemble_mean import calibrated_members
 
         return calibrated_members(outcome, inputs.dataset, inputs.calibration.warmup_years)
+
+
+def training_recipe(model: ModelConfig, train: TrainConfig) -> str:
+    """The gradient fit in words: architecture, scaling, windows, optimiser, budget."""
+    scaling = ("z-scored inside the network with the training split's statistics" if model.standardize
+               else "on the min-max-scaled signals")
+    if train.mode == "seq2seq":
+        windows = (f"sequence-to-sequence on {train.window}-day windows, the loss on their last "
+                   f"{train.loss_span} days, {train.windows_per_epoch} random windows an epoch")
+    else:
+        windows = f"sequence-to-one on {train.window}-day windows"
+    clip = f"gradient norm clipped at {train.grad_clip:g}" if train.grad_clip > 0 else "no gradient clipping"
+    return (f"{model.type}, hidden size {model.hidden_size}, {scaling}; {windows}, "
+            f"batch {train.batch_size}, Adam at learning rate {train.learning_rate:g}, {clip}; "
+            f"up to {train.max_epochs} epochs, stopped after {train.patience} without a better "
+            "validation loss (best epoch restored)")
 
 
 FITS: dict[str, Fit] = {"gradient": GradientFit(), "calibration": CalibrationFit()}

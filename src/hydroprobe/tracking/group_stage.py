@@ -71,27 +71,36 @@ def _raw_dir(root: Path, params: dict) -> Path:
 
 
 def _train_regional(root: Path, plan: GroupPlan, data: RegionalData, experiment_id: str, tags: dict) -> dict:
-    device = resolve_device(plan.train.device)
+    """Train the regional replicates under one MLflow parent run, then register and promote."""
+    outcome, run = _tracked_regional_training(root, plan, data, experiment_id, tags)
+    layout = Layout(root, plan.group_id, REFERENCE)
+    layout.run_dir.mkdir(parents=True, exist_ok=True)
+    layout.train_run.write_text(json.dumps(run, indent=2) + "\n")
+    registered = registry.register(root, plan.group_id, REFERENCE)
+    promotion = registry.promote(root, plan.group_id, reference=REFERENCE)
+    return {**_regional_summary(outcome), "registered": registered, "promotion": promotion}
+
+
+def _tracked_regional_training(root: Path, plan: GroupPlan, data: RegionalData, experiment_id: str,
+                               tags: dict) -> tuple:
+    """The replicates as nested runs of ``group-train-<group>``; the run record register reads."""
     cache = Layout(root, plan.group_id).replicate_cache / "regional"
     with mlflow.start_run(
         experiment_id=experiment_id, run_name=f"group-train-{plan.group_id}", tags=owner_tags()
     ) as parent:
         mlflow.set_tags({**tags, ROLE_TAG: "training", "model_type": "regional_lstm"})
-        mlflow.log_params(
-            {
-                **flat_params(plan.model, plan.train, plan.group_id),
-                "group.basins": ",".join(data.basin_ids),
-                "group.static_attributes": ",".join(plan.static_names),
-            }
-        )
+        mlflow.log_params({
+            **flat_params(plan.model, plan.train, plan.group_id),
+            "group.basins": ",".join(data.basin_ids),
+            "group.static_attributes": ",".join(plan.static_names),
+        })
         progress = ConsoleProgress(plan.train.replicates, plan.train.max_epochs)
         inner = MlflowReplicateObserver(
             experiment_id, parent.info.run_id, {**tags, "model_type": "regional_lstm"}, progress
         )
         try:
-            outcome = train_regional_replicates(
-                data, plan.model, plan.train, cache, device, RegionalObserver(inner)
-            )
+            outcome = train_regional_replicates(data, plan.model, plan.train, cache,
+                                                resolve_device(plan.train.device), RegionalObserver(inner))
         except BaseException:
             inner.kill_open_runs()
             raise
@@ -110,15 +119,15 @@ def _train_regional(root: Path, plan: GroupPlan, data: RegionalData, experiment_
             "model_spec": spec,
             "replicate_run_ids": {str(k): v for k, v in inner.run_ids.items()},
         }
-    layout = Layout(root, plan.group_id, REFERENCE)
-    layout.run_dir.mkdir(parents=True, exist_ok=True)
-    layout.train_run.write_text(json.dumps(run, indent=2) + "\n")
-    registered = registry.register(root, plan.group_id, REFERENCE)
-    promotion = registry.promote(root, plan.group_id, reference=REFERENCE)
+    return outcome, run
+
+
+def _regional_summary(outcome) -> dict:
+    """What group_train.json says about the regional replicates."""
     return {
         "config_hash": outcome.config_hash,
         "architecture": outcome.architecture,
-        "best_seed": best.seed,
+        "best_seed": outcome.best.seed,
         "selection": "highest median validation NSE over basins",
         "samples": outcome.samples,
         "replicates": [
@@ -133,8 +142,6 @@ def _train_regional(root: Path, plan: GroupPlan, data: RegionalData, experiment_
             }
             for r in outcome.replicates
         ],
-        "registered": registered,
-        "promotion": promotion,
     }
 
 

@@ -142,7 +142,7 @@ def _write_outputs(fit: Fit, inputs: FitInputs, outcome: TrainingOutcome, enviro
     outputs.write_all(
         outcome, environment, budget, hydrograph, dataset.series.meta.name, layout.train_metrics,
         layout.replicates_table, layout.train_plots, layout.figures / "train",
-        layout.fragments / FRAGMENTS["training"], ensemble,
+        layout.fragments / FRAGMENTS["training"], ensemble, fit.recipe(inputs),
     )
     for path in (layout.train_metrics, layout.replicates_table):
         mlflow.log_artifact(str(path))

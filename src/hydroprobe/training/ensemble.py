@@ -247,8 +247,8 @@ def _stack(architecture: dict, config: TrainConfig, seeds, device, compile_cell:
     models = [init_model(architecture, s) for s in seeds]
     if not kind.launch_free:
         return kind.stacked_class().from_models(models).to(device)
-    model = EnsembleLSTM.from_models(models, fused=not compile_cell,
-                                     kernel=resolve_recurrence(config.recurrence, device))
+    recurrence = "autograd" if compile_cell else resolve_recurrence(config.recurrence, device)
+    model = EnsembleLSTM.from_models(models, recurrence)
     if compile_cell:
         model.cell = torch.compile(lstm_cell, dynamic=False)
     return model.to(device)

@@ -176,7 +176,7 @@ def trust(outcome: TrainingOutcome, budget: Budget) -> list[str]:
 
 def fragment(
     outcome: TrainingOutcome, basin_name: str, figures: str, environment: dict, budget: Budget,
-    ensemble: dict | None = None,
+    ensemble: dict | None = None, recipe: str = "",
 ) -> str:
     """Report section: selected replicate, ensemble mean and replicate spread beside the paper's Ishikari."""
     best, spread = outcome.best, outcome.distribution()
@@ -189,6 +189,7 @@ def fragment(
         "best of 100 replicates. RMSE in m³/s. *Ensemble mean*: the mean of the "
         f"{ensemble.get('members', len(outcome.replicates))} replicates' discharge, a model of its own.",
         "",
+        *([f"Recipe: {recipe}.", ""] if recipe else []),
         "| split | metric | paper (Ishikari) | selected | ensemble mean | replicate median "
         "| replicate 5–95 % |",
         "|---|---|---|---|---|---|---|",
@@ -226,6 +227,7 @@ def write_all(
     figures_dir: Path,
     fragment_path: Path,
     ensemble: dict | None = None,
+    recipe: str = "",
 ) -> None:
     for folder in (metrics_path.parent, table_path.parent, plots_dir, figures_dir):
         folder.mkdir(parents=True, exist_ok=True)
@@ -241,4 +243,4 @@ def write_all(
     plot_losses(curves, best.seed, figures_dir / "loss_curves.png")
     fragment_path.parent.mkdir(parents=True, exist_ok=True)
     relative = Path(os.path.relpath(figures_dir, fragment_path.parent)).as_posix()
-    fragment_path.write_text(fragment(outcome, basin_name, relative, environment, budget, ensemble))
+    fragment_path.write_text(fragment(outcome, basin_name, relative, environment, budget, ensemble, recipe))

@@ -9,7 +9,7 @@ import pytest
 
 from hydroprobe.data.basin import PRECIPITATION, TEMPERATURE, BasinSeries
 from hydroprobe.errors import ConfigError
-from hydroprobe.probes.climate import Scenario, climate_settings
+from hydroprobe.probes.climate import ClimateScenario, climate_settings
 
 
 def _params_with(params: dict, **climate) -> dict:
@@ -61,7 +61,8 @@ def test_a_missing_climate_section_is_named(params: dict):
 
 def test_snow_season_scaling_wraps_the_new_year_on_real_forcing(salmon: BasinSeries):
     forcing = salmon.frame.loc["1998-10-01":"1999-09-30", [PRECIPITATION, TEMPERATURE]]
-    perturbed = Scenario(temperature_shift=2, accumulation_scale=1.5).apply(forcing, ["10-15", "03-15"])
+    scenario = ClimateScenario(temperature_shift=2, accumulation_scale=1.5)
+    perturbed = scenario.apply(forcing, ["10-15", "03-15"])
     ratio = (perturbed[PRECIPITATION] / forcing[PRECIPITATION]).where(forcing[PRECIPITATION] > 0)
     # 17 days of October + Nov + Dec + Jan + Feb + 15 days of March = 152 days in the window
     scaled = np.isclose(ratio, 1.5)
@@ -77,6 +78,6 @@ def test_snow_season_scaling_wraps_the_new_year_on_real_forcing(salmon: BasinSer
 
 def test_all_year_scaling_multiplies_every_day(salmon: BasinSeries):
     forcing = salmon.frame.loc["2000-01-01":"2000-12-31", [PRECIPITATION, TEMPERATURE]]
-    perturbed = Scenario(precipitation_scale=0.8).apply(forcing, None)
+    perturbed = ClimateScenario(precipitation_scale=0.8).apply(forcing, None)
     np.testing.assert_allclose(perturbed[PRECIPITATION], 0.8 * forcing[PRECIPITATION])
     assert perturbed[TEMPERATURE].equals(forcing[TEMPERATURE])

@@ -1,6 +1,6 @@
 """Climate-sensitivity probes: perturbed observed forcing, judged against physical expectations."""
 
 from hydroprobe.probes.climate.run import run_climate_probes
-from hydroprobe.probes.climate.scenarios import ClimateSettings, Scenario, climate_settings
+from hydroprobe.probes.climate.scenarios import ClimateScenario, ClimateSettings, climate_settings
 
-__all__ = ["ClimateSettings", "Scenario", "climate_settings", "run_climate_probes"]
+__all__ = ["ClimateSettings", "ClimateScenario", "climate_settings", "run_climate_probes"]

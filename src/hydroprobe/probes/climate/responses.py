@@ -7,7 +7,8 @@ import numpy as np
 from hydroprobe.probes.spread import spread
 
 
-def _ratio(numerator: float, denominator: float) -> float | None:
+def _signed_ratio(numerator: float, denominator: float) -> float | None:
+    """A ratio whose denominator may be negative (removed precipitation); None only at zero."""
     return None if denominator == 0 else float(numerator / denominator)
 
 
@@ -21,12 +22,12 @@ def response(baseline: dict, perturbed: dict) -> dict[str, float | None]:
     flow, new_flow = baseline["mean_annual_flow_km3"], perturbed["mean_annual_flow_km3"]
     rain, new_rain = baseline["mean_annual_precipitation_km3"], perturbed["mean_annual_precipitation_km3"]
     delta_flow, delta_rain = new_flow - flow, new_rain - rain
-    relative_flow = _ratio(delta_flow, flow)
+    relative_flow = _signed_ratio(delta_flow, flow)
     out = {
         "delta_flow_km3": float(delta_flow),
         "delta_flow_percent": None if relative_flow is None else 100 * relative_flow,
         "delta_runoff_ratio": float(perturbed["runoff_ratio"] - baseline["runoff_ratio"]),
-        "returned_fraction": _ratio(delta_flow, delta_rain),
+        "returned_fraction": _signed_ratio(delta_flow, delta_rain),
         "elasticity": None,
         "delta_centre_of_timing_days": float(
             perturbed["centre_of_timing_days"] - baseline["centre_of_timing_days"]
@@ -37,7 +38,7 @@ def response(baseline: dict, perturbed: dict) -> dict[str, float | None]:
     for name, key in (("peak", "mean_annual_peak_m3s"), ("low_flow_7d", "mean_annual_low_flow_7d_m3s")):
         change = perturbed[key] - baseline[key]
         out[f"delta_{name}_m3s"] = float(change)
-        share = _ratio(change, baseline[key])
+        share = _signed_ratio(change, baseline[key])
         out[f"delta_{name}_percent"] = None if share is None else 100 * share
     return out
 

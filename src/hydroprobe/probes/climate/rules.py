@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from hydroprobe.probes.climate.scenarios import Scenario
+from hydroprobe.probes.climate.scenarios import ClimateScenario
 
 
 @dataclass(frozen=True)
@@ -20,15 +20,15 @@ class Rule:
     statement: str
     failure: str  # what breaking the rule means, in plain words
     metric: str  # the response value reported as the rule's number
-    applies: Callable[[Scenario], bool]
+    applies: Callable[[ClimateScenario], bool]
     passes: Callable[[float, dict], bool]  # (value, context) -> ok
 
 
-def _all_year_precipitation(scenario: Scenario) -> bool:
+def _all_year_precipitation(scenario: ClimateScenario) -> bool:
     return scenario.kind == "precipitation"
 
 
-def _warming(scenario: Scenario) -> bool:
+def _warming(scenario: ClimateScenario) -> bool:
     return scenario.warming_only and scenario.temperature_shift > 0
 
 
@@ -76,7 +76,8 @@ RULES = (
 )
 
 
-def judge_run(rule: Rule, responses: dict[str, dict], scenarios: list[Scenario], context: dict) -> dict:
+def judge_run(rule: Rule, responses: dict[str, dict], scenarios: list[ClimateScenario],
+              context: dict) -> dict:
     """One run against one rule: its value per applicable scenario and the scenarios it fails."""
     values, failed = {}, []
     for scenario in scenarios:
@@ -91,7 +92,8 @@ def judge_run(rule: Rule, responses: dict[str, dict], scenarios: list[Scenario],
 
 
 def judge_model(
-    champion: dict[str, dict], replicates: list[dict[str, dict]], scenarios: list[Scenario], context: dict
+    champion: dict[str, dict], replicates: list[dict[str, dict]], scenarios: list[ClimateScenario],
+    context: dict,
 ) -> dict:
     """Every rule for one model: the champion's verdict and the share of replicates that pass.
 

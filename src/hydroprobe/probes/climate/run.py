@@ -26,7 +26,7 @@ from hydroprobe.probes.climate.figures import plot_hydrographs, plot_responses
 from hydroprobe.probes.climate.report import write_report
 from hydroprobe.probes.climate.responses import replicate_spread, response
 from hydroprobe.probes.climate.rules import judge_model
-from hydroprobe.probes.climate.scenarios import ClimateSettings, Scenario
+from hydroprobe.probes.climate.scenarios import ClimateScenario, ClimateSettings
 from hydroprobe.probes.climate.signatures import (
     annual_signatures,
     complete_water_years,
@@ -58,7 +58,8 @@ def _simulate(
     return flow
 
 
-def _describe(scenario: Scenario, climate: pd.DataFrame, observed: pd.DataFrame, years, dataset) -> dict:
+def _describe(scenario: ClimateScenario, climate: pd.DataFrame, observed: pd.DataFrame, years,
+              dataset) -> dict:
     """Scenario parameters, realised precipitation change and inputs beyond the training range.
 
     Both are measured on the evaluation water years (consecutive, so one date slice).
@@ -196,10 +197,9 @@ def run_climate_probes(
             f"the {settings.split} split {start.date()}..{end.date()} holds no complete water year (Oct–Sep)"
         )
     scenarios = settings.scenarios()
-    climates = {s.name: s.apply(observed, settings.accumulation_season) for s in [Scenario(), *scenarios]}
-    described = {
-        s.name: _describe(s, climates[s.name], observed, years, dataset) for s in [Scenario(), *scenarios]
-    }
+    every = [ClimateScenario(), *scenarios]
+    climates = {s.name: s.apply(observed, settings.accumulation_season) for s in every}
+    described = {s.name: _describe(s, climates[s.name], observed, years, dataset) for s in every}
     elasticity = observed_elasticity(dataset.series, settings.bootstrap, settings.seed)
     frame = _probe_frame(scenarios, np.asarray((index >= start) & (index <= end)), dataset, years, settings,
                          elasticity, described)

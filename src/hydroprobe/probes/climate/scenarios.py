@@ -21,7 +21,7 @@ from hydroprobe.data.summary import season_mask
 
 
 @dataclass(frozen=True)
-class Scenario:
+class ClimateScenario:
     """+``temperature_shift`` °C every day; precipitation × ``precipitation_scale`` every day
     and additionally × ``accumulation_scale`` inside the snow-accumulation window."""
 
@@ -127,14 +127,14 @@ class ClimateSettings:
             season_mask(pd.DatetimeIndex([]), self.accumulation_season)  # validates MM-DD bounds
         self.scenarios()  # validates the combinations
 
-    def scenarios(self) -> list[Scenario]:
+    def scenarios(self) -> list[ClimateScenario]:
         """Every scenario once, in params order: warming, all-year P, snow-season P, combinations."""
-        found = [Scenario(temperature_shift=s) for s in self.temperature_shifts]
-        found += [Scenario(precipitation_scale=s) for s in self.precipitation_scales]
-        found += [Scenario(accumulation_scale=s) for s in self.accumulation_scales]
+        found = [ClimateScenario(temperature_shift=s) for s in self.temperature_shifts]
+        found += [ClimateScenario(precipitation_scale=s) for s in self.precipitation_scales]
+        found += [ClimateScenario(accumulation_scale=s) for s in self.accumulation_scales]
         for i, combination in enumerate(self.combinations):
             key = f"climate.combinations[{i}]"
-            scenario = build(Scenario, combination, key)
+            scenario = build(ClimateScenario, combination, key)
             for name in ("precipitation_scale", "accumulation_scale"):
                 value = getattr(scenario, name)
                 require(value > 0, f"{key}.{name}", f"must be > 0 (got {value})")

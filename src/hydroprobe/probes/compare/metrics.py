@@ -81,7 +81,7 @@ def _mean(values: Sequence[float | None]) -> float | None:
     return float(np.mean(defined)) if defined else None
 
 
-def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+def _positive_ratio(numerator: float | None, denominator: float | None) -> float | None:
     """``numerator / denominator``; None where either is undefined or the denominator is not positive."""
     if numerator is None or denominator is None or denominator <= 0:
         return None
@@ -164,16 +164,16 @@ def case1_summary(model: ModelInput) -> dict:
         "flow_from_nothing_km3": last,
         "flow_from_nothing_mm": last * to_mm,
         "flow_from_nothing_m3s": float(last_year.mean()),
-        "last_over_first_year": _ratio(last, volumes[0]),
+        "last_over_first_year": _positive_ratio(last, volumes[0]),
     }
 
 
 def _share(term: Mapping | None, added: Mapping | None) -> dict[str, float | None]:
     """A balance term as a share of the added water: champion, and spread over replicate shares."""
     term, added = term or {}, added or {}
-    champion = _ratio(_number(term.get("champion")), _number(added.get("champion")))
+    champion = _positive_ratio(_number(term.get("champion")), _number(added.get("champion")))
     pairs = zip(term.get("replicates") or [], added.get("replicates") or [], strict=False)
-    shares = [s for s in (_ratio(_number(t), _number(a)) for t, a in pairs) if s is not None]
+    shares = [s for s in (_positive_ratio(_number(t), _number(a)) for t, a in pairs) if s is not None]
     band = spread(shares) if shares else dict.fromkeys(("median", "p05", "p95"))
     return {"champion": champion, **{key: _number(value) for key, value in band.items()}}
 
@@ -212,7 +212,8 @@ def case2_summary(model: ModelInput) -> dict:
     recovered = [levels[key]["mass_recovered"]["champion"] for key in keys]
     increase = [levels[key]["flow_increase_km3"]["champion"] for key in keys]
     peak = case2.get("peak_grows_monotonically", {})
-    over_runoff = {key: _ratio(value, runoff_ratio) for key, value in zip(keys, recovered, strict=True)}
+    over_runoff = {key: _positive_ratio(value, runoff_ratio)
+                   for key, value in zip(keys, recovered, strict=True)}
     return {
         "levels": levels,
         "mass_recovered_mean": _mean(recovered),
@@ -234,7 +235,7 @@ def relative_recovery(model: Mapping, reference: Mapping) -> dict:
     keys = [key for key in model["levels"] if key in reference["levels"]]
     levels = {
         key: {
-            stat: _ratio(
+            stat: _positive_ratio(
                 model["levels"][key]["mass_recovered"][stat], reference["levels"][key]["mass_recovered"][stat]
             )
             for stat in ("champion", "median")
@@ -249,7 +250,7 @@ def relative_recovery(model: Mapping, reference: Mapping) -> dict:
 
     return {
         "levels": levels,
-        **{f"{stat}_all_levels": _ratio(summed(model, stat), summed(reference, stat))
+        **{f"{stat}_all_levels": _positive_ratio(summed(model, stat), summed(reference, stat))
            for stat in ("champion", "median")},
     }
 
