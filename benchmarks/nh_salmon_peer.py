@@ -30,6 +30,7 @@ import yaml
 
 from hydroprobe.data.dataset import BasinDataset
 from hydroprobe.data.loaders import load_basin
+from hydroprobe.layout import Layout
 from hydroprobe.models.imported.neuralhydrology_run import load_neuralhydrology_run
 from hydroprobe.probes.skill import observed_hydrograph, skill
 from hydroprobe.training.fingerprint import cpu_model
@@ -136,7 +137,7 @@ def main() -> None:
         "train_seconds": seconds and round(seconds, 1),
         "best_validation_epoch": epoch, "nse_per_epoch": curve,
         "neuralhydrology_cudalstm": _summary(root / "imported" / args.name),
-        "hydroprobe_lstm": _summary(root),
+        "hydroprobe_lstm": _summary(Layout(root, "salmon_river", "lstm").out_root),
     }
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({k: v for k, v in result.items() if k != "nse_per_epoch"}, indent=2))

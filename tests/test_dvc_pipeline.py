@@ -58,10 +58,11 @@ def clone(tmp_path_factory, shared_data: Path) -> Path:
     params["basins"]["salmon_river"]["splits"] = TINY_SPLITS
     params["climate"].update({"bootstrap": 50, "spinup_days": 365})
     params["probes"]["years"] = 1
-    params["references"]["mclstm"]["model"]["hidden_size"] = 2
-    params["references"]["mclstm"]["train"].update({"window": 30, "loss_span": 10, "windows_per_epoch": 32,
-                                                   "max_epochs": 1, "replicates": 2})
-    params["calibration"].update({"evaluations": 10, "replicates": 1, "warmup_years": 1, "spinup_days": 365})
+    params["models"]["mclstm"]["model"]["hidden_size"] = 2
+    params["models"]["mclstm"]["train"].update({"window": 30, "loss_span": 10, "windows_per_epoch": 32,
+                                               "max_epochs": 1, "replicates": 2})
+    params["models"]["gr4jcn"]["calibration"].update(
+        {"evaluations": 10, "replicates": 1, "warmup_years": 1, "spinup_days": 365})
     (target / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     for command in (["git", "init", "-q"], ["git", "add", "-A"],
                     ["git", "-c", "user.name=ci", "-c", "user.email=ci@localhost", "commit", "-qm", "x"]):
@@ -77,7 +78,7 @@ def first_repro(clone: Path) -> str:
 
 def _results(clone: Path) -> dict[str, str]:
     """Every metrics file and the report, as text: what a user reads and DVC compares."""
-    paths = [*clone.glob("metrics/*.json"), *clone.glob("references/*/metrics/*.json"),
+    paths = [*clone.glob("metrics/*.json"), *clone.glob("models/*/metrics/*.json"),
              clone / "reports/probe_report.md"]
     return {path.relative_to(clone).as_posix(): path.read_text() for path in paths}
 
@@ -85,28 +86,27 @@ def _results(clone: Path) -> dict[str, str]:
 @pytest.mark.slow
 def test_dvc_repro_runs_every_stage_then_nothing(clone: Path, first_repro: str):
     first = first_repro
-    for stage in ("prepare", "normalize", "train", "register", "promote", "probe_paper", "probe_climate",
-                  "reference_train@mclstm", "reference_train@gr4jcn", "reference_probe@mclstm",
-                  "reference_probe@gr4jcn", "compare", "report", "tune"):
+    for stage in ("prepare", "normalize", "model_train@lstm", "model_train@mclstm", "model_train@gr4jcn",
+                  "model_probe@lstm", "model_probe@mclstm", "model_probe@gr4jcn", "compare", "report",
+                  "tune"):
         assert f"Running stage '{stage}'" in first
-    train = json.loads((clone / "metrics/train.json").read_text())
-    assert train["replicates"] == 3
-    paper = json.loads((clone / "metrics/probes_paper.json").read_text())
-    assert paper
-    assert (clone / "outputs/salmon_river/champion.json").is_file()
-    # the references went through the same train → register → promote → probe chain
-    for name, replicates in (("mclstm", 2), ("gr4jcn", 1)):
-        trained = json.loads((clone / f"references/{name}/metrics/train.json").read_text())
+    # every model went through the same train → register → promote → probe chain
+    for name, replicates, registered in (("lstm", 3, "hydroprobe-salmon_river"),
+                                         ("mclstm", 2, "hydroprobe-salmon_river-mclstm"),
+                                         ("gr4jcn", 1, "hydroprobe-salmon_river-gr4jcn")):
+        trained = json.loads((clone / f"models/{name}/metrics/train.json").read_text())
         assert trained["replicates"] == replicates
-        champion = json.loads((clone / f"outputs/salmon_river/references/{name}/champion.json").read_text())
-        assert champion["name"] == f"hydroprobe-salmon_river-{name}"
-        balance = json.loads((clone / f"references/{name}/metrics/probes_paper.json").read_text())
+        champion = json.loads((clone / f"outputs/salmon_river/models/{name}/champion.json").read_text())
+        assert champion["name"] == registered
+        balance = json.loads((clone / f"models/{name}/metrics/probes_paper.json").read_text())
         assert balance["basin"] == "salmon_river"
     comparison = json.loads((clone / "metrics/comparison.json").read_text())
     assert comparison["models"] == ["LSTM", "MC-LSTM", "GR4J-CemaNeige"]
     report = (clone / "reports/probe_report.md").read_text()
     assert "Case 2" in report and "climate" in report.lower()
-    assert "Three models side by side" in report and "Reference model: gr4jcn" in report
+    assert "Three models side by side" in report and "Model: gr4jcn" in report
+    order = [report.index(text) for text in ("Three models side by side", "Model: lstm", "Model: gr4jcn")]
+    assert order == sorted(order)  # the verdict first, then each model, the subject first
     # every figure the report shows was copied beside the basin's snapshot
     basin_report = clone / "reports/basins/salmon_river.md"
     for link in re.findall(r"!\[[^]]*\]\(([^)]+)\)", basin_report.read_text()):
@@ -130,13 +130,13 @@ def test_pipeline_from_scratch_twice_gives_identical_results(clone: Path, first_
     no outputs) writes byte-identical metrics and report on the same machine."""
     before = _results(clone)
     assert len(before) >= 10
-    # committed files (references/README.md, other basins' report sections) stay, as in a clone
-    made = [clone / "outputs", clone / "mlruns", clone / "metrics", clone / "plots",
-            *(path for path in (clone / "references").iterdir() if path.is_dir())]
+    # committed files (models/README.md, other basins' report sections) stay, as in a clone
+    made = [clone / "outputs", clone / "mlruns", clone / "metrics",
+            *(path for path in (clone / "models").iterdir() if path.is_dir())]
     for folder in made:
         shutil.rmtree(folder)
     again = _run(["dvc", "repro", "--force"], clone)
-    assert "Running stage 'train'" in again and "reused from cache" not in again
+    assert "Running stage 'model_train@lstm'" in again and "reused from cache" not in again
     after = _results(clone)
     assert sorted(after) == sorted(before)
     changed = [name for name in before if before[name] != after[name]]

@@ -3,7 +3,7 @@
 DVC caches and checks out only what dvc.yaml declares; a file the code writes
 under another name is silently untracked, and a declared out the code never
 writes fails the stage. Both lists are compared here, stage by stage, for the
-model under test, every reference model of params.yaml and the basin stages.
+every model of params.yaml ``models`` and the basin stages.
 """
 
 from __future__ import annotations
@@ -39,18 +39,18 @@ def _pipeline() -> tuple[dict, dict]:
 def test_every_declared_out_is_the_layouts_path_for_that_stage() -> None:
     stages, params = _pipeline()
     basin = params["data"]["basin"]
-    subject = Layout(REPO, basin)
-    expected = {**subject.basin_outputs(), **subject.stage_outputs()}
+    expected = Layout(REPO, basin).basin_outputs()
     for name, paths in expected.items():
         assert _declared(stages[name], {"data.basin": basin}) == set(paths), name
-    assert params["references"], "params.yaml names the reference models the chain runs over"
-    for reference in params["references"]:
-        outputs = Layout(REPO, basin, reference).stage_outputs()
-        fill = {"data.basin": basin, "key": reference}
-        declared_train = _declared(stages["reference_train"]["do"], fill)
-        declared_probe = _declared(stages["reference_probe"]["do"], fill)
-        assert declared_train == {*outputs["train"], *outputs["register"], *outputs["promote"]}, reference
-        assert declared_probe == {*outputs["probe_paper"], *outputs["probe_climate"]}, reference
+    assert set(params["models"]) == {"lstm", "mclstm", "gr4jcn"}, "the bench the chain runs over"
+    for key in params["models"]:
+        outputs = Layout(REPO, basin, key).stage_outputs()
+        fill = {"data.basin": basin, "key": key}
+        declared_train = _declared(stages["model_train"]["do"], fill)
+        declared_probe = _declared(stages["model_probe"]["do"], fill)
+        assert declared_train == {*outputs["train"], *outputs["register"], *outputs["promote"]}, key
+        assert declared_probe == {*outputs["probe_paper"], *outputs["probe_climate"]}, key
+        assert Path(f"models/{key}/metrics/train.json") in declared_train  # every model a peer, same tree
 
 
 def test_the_probes_write_under_the_layouts_names(tmp_path: Path) -> None:

@@ -21,9 +21,11 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 #: The default chain: what `dvc repro` runs for the README's main command.
-CHAIN = ("prepare", "normalize", "train", "register", "promote", "probe_paper", "probe_climate",
-         "reference_train@mclstm", "reference_train@gr4jcn", "reference_probe@mclstm",
-         "reference_probe@gr4jcn", "compare", "report")
+MODELS = ("lstm", "mclstm", "gr4jcn")
+CHAIN = ("prepare", "normalize", *(f"model_train@{key}" for key in MODELS),
+         *(f"model_probe@{key}" for key in MODELS), "compare", "report")
+PROBES = {f"model_probe@{key}" for key in MODELS}
+TRAINING = {f"model_train@{key}" for key in MODELS}
 
 
 def _changed(project: Path) -> dict[str, set[str]]:
@@ -92,19 +94,43 @@ def _edit_module(relative: str):
 def test_editing_another_basin_reruns_nothing_and_this_basins_block_reruns_its_stages(project) -> None:
     assert _stages_touched_by(project, _edit_params(["basins", "matapedia", "name"], "renamed")) == set()
     touched = _stages_touched_by(project, _edit_params(["basins", "salmon_river", "name"], "renamed"))
-    assert touched == {"prepare", "probe_paper", "probe_climate", "reference_probe@mclstm",
-                       "reference_probe@gr4jcn"}
+    assert touched == {"prepare", *PROBES, "report"}  # report: the basin's name heads it
+
+
+def test_a_models_block_reruns_that_model_and_the_stages_that_join_them(project) -> None:
+    touched = _stages_touched_by(project, _edit_params(["models", "mclstm", "train", "max_epochs"], 2))
+    assert touched == {"model_train@mclstm", "compare", "report"}
+    shared = _stages_touched_by(project, _edit_params(["train", "learning_rate"], 0.01))
+    assert shared == TRAINING  # the recipe every model starts from
+    assert _stages_touched_by(project, _edit_params(["compare", "skill_floor"], 0.5)) == {"compare"}
 
 
 def test_a_module_edit_reruns_exactly_the_stages_whose_outputs_it_can_change(project) -> None:
     climate = _stages_touched_by(project, _edit_module("probes/climate/report.py"))
-    assert climate == {"probe_climate", "reference_probe@mclstm", "reference_probe@gr4jcn"}
+    assert climate == PROBES
     # the model-kind table decides fitting, registry format, simulators and which models are references
     kinds = _stages_touched_by(project, _edit_module("models/kinds.py"))
-    assert {"train", "register", "probe_paper", "probe_climate", "compare",
-            "reference_train@mclstm", "reference_probe@mclstm"} <= kinds
+    assert TRAINING | PROBES | {"compare"} <= kinds
     assert not kinds & {"prepare", "normalize", "report"}
     # the train stage's tracking wrapper writes its outputs; the regional model's code is not in this chain
-    assert "train" in _stages_touched_by(project, _edit_module("tracking/train_stage.py"))
+    assert _stages_touched_by(project, _edit_module("tracking/train_stage.py")) == TRAINING
+    assert _stages_touched_by(project, _edit_module("models/regional_lstm.py")) == set()
     assert _stages_touched_by(project, _edit_module("group/report.py")) == set()
     assert _stages_touched_by(project, _edit_module("probes/compare/caveats.py")) == {"compare"}
+
+
+def test_a_new_models_block_adds_its_own_chain_and_leaves_the_others_clean(project) -> None:
+    """Adding a model is one params block: the foreach gives it its stages, nothing else reruns."""
+    params_file = project / "params.yaml"
+    original = params_file.read_text()
+    params = yaml.safe_load(original)
+    params["models"]["gru"] = {"model": {"type": "gru", "hidden_size": 8}}
+    params_file.write_text(yaml.safe_dump(params, sort_keys=False))
+    try:
+        done = subprocess.run(["dvc", "status", "--json"], cwd=project, capture_output=True, text=True,
+                              check=True, timeout=300)
+        stale = set(json.loads(done.stdout or "{}"))
+    finally:
+        params_file.write_text(original)
+    assert {"model_train@gru", "model_probe@gru", "compare", "report"} <= stale
+    assert not stale & {*TRAINING, *PROBES, "prepare", "normalize"}

@@ -8,10 +8,10 @@ from pathlib import Path
 from hydroprobe.config import main_repo_root
 from hydroprobe.data.dataset import BASIN, NORMALIZED, PREPARED, SCALER
 
-#: Folder under the repository root that mirrors the root's output tree for each reference model.
-REFERENCES_DIR = "references"
+#: Folder under the repository root with one output tree per model of params ``models``.
+MODELS_DIR = "models"
 
-# Under a model's ``out_root`` (the repository root, or references/<k>/ for a reference model):
+# Under a model's ``out_root`` (models/<k>/), or the repository root for the stages that join them:
 METRICS_DIR = Path("metrics")
 FIGURES_DIR = Path("reports/figures")
 FRAGMENTS_DIR = Path("reports/fragments")
@@ -39,26 +39,27 @@ COMBINED_REPORT = Path("reports/probe_report.md")
 
 @dataclass(frozen=True)
 class Layout:
-    """Paths of one basin's stages; ``reference`` names a reference model (params ``references``).
+    """Paths of one basin's stages; ``model`` names a model of params ``models`` ("" = the basin's own).
 
-    The model under test (``model`` + ``train``) writes at the repository root;
-    reference ``k`` writes the same tree under ``references/<k>/`` and keeps its
-    run records under ``outputs/<basin>/references/<k>/``. Prepared data is shared.
+    Every model ``k`` is a peer: it writes the same tree under ``models/<k>/``
+    and keeps its run records under ``outputs/<basin>/models/<k>/``. Prepared
+    data is shared; the stages that join the models (compare, report) write at
+    the repository root, which is what ``model=""`` points at.
     """
 
     root: Path
     basin: str
-    reference: str = ""
+    model: str = ""
 
     @property
     def out_root(self) -> Path:
         """Where metrics/, plots/ and reports/ of this model go (what the probes call ``out_dir``)."""
-        return self.root / REFERENCES_DIR / self.reference if self.reference else self.root
+        return self.root / MODELS_DIR / self.model if self.model else self.root
 
     @property
     def run_dir(self) -> Path:
         """Run records (train_run, registered, champion) of this model on this basin."""
-        return self.basin_dir / REFERENCES_DIR / self.reference if self.reference else self.basin_dir
+        return self.basin_dir / MODELS_DIR / self.model if self.model else self.basin_dir
 
     @property
     def basin_dir(self) -> Path:

@@ -18,10 +18,11 @@ REPO = Path(__file__).resolve().parents[2]
 def test_the_paper_profile_trains_every_compared_model_with_100_replicates(capsys, monkeypatch) -> None:
     overrides = profile_overrides(REPO, "paper")
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    assert overrides["train.replicates"] == 100 and overrides["calibration.replicates"] == 100
-    for reference, block in params["references"].items():
-        if "calibration" not in str(block) and block["model"]["type"] != "gr4jcn":
-            assert overrides[f"references.{reference}.train.replicates"] == 100, reference
+    assert overrides["train.replicates"] == 100  # every model inherits it unless its block sets its own
+    for key, block in params["models"].items():
+        for section in ("train", "calibration"):
+            if "replicates" in (block.get(section) or {}):
+                assert overrides[f"models.{key}.{section}.replicates"] == 100, key
     assert overrides["model.initial_forget_bias"] is None and overrides["train.grad_clip"] == 0
     monkeypatch.chdir(REPO)
     assert main(["profile", "paper"]) == 0

@@ -23,8 +23,9 @@ from tests.tracking.conftest import make_project
 #: Small enough for seconds: one simulated year per paper scenario, the climate probe on the
 #: training split (the tiny project's test year holds no complete water year).
 PROBES = {"probes.years": 1, "climate.split": "train", "climate.bootstrap": 50}
-OUTPUTS = ("metrics/probes_paper.json", "metrics/probes_climate.json", "plots/probes/case1.csv",
-           "plots/probes/case2.csv", "reports/fragments/paper_cases.md", "reports/fragments/climate.md")
+OUTPUTS = tuple(f"models/lstm/{path}" for path in (
+    "metrics/probes_paper.json", "metrics/probes_climate.json", "plots/probes/case1.csv",
+    "plots/probes/case2.csv", "reports/fragments/paper_cases.md", "reports/fragments/climate.md"))
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +50,7 @@ def probe(root: Path, capsys, on_ray: bool) -> tuple[dict[str, bytes], list[str]
         assert ("each model's probe is a Ray task" in out) is on_ray
         run_ids += re.findall(r"MLflow run (\w+)", out)
     files = {path: (root / path).read_bytes() for path in OUTPUTS}
-    for path in sorted((root / "plots/climate").iterdir()):
+    for path in sorted((root / "models/lstm/plots/climate").iterdir()):
         files[path.relative_to(root).as_posix()] = path.read_bytes()
     return files, run_ids
 

@@ -74,9 +74,9 @@ def test_ray_run_on_server_has_the_in_process_tree_and_numbers(prepared, tmp_pat
     for command in ("train", "register", "promote"):
         assert main([command]) == 0, command
 
-    for path in ("metrics/train.json", "plots/train/loss_curves.csv"):
+    for path in ("models/lstm/metrics/train.json", "models/lstm/plots/train/loss_curves.csv"):
         assert (remote / path).read_text() == (local / path).read_text(), path
-    tables = [pd.read_csv(root / "outputs/salmon_river/replicates.csv").drop(columns="seconds")
+    tables = [pd.read_csv(root / "outputs/salmon_river/models/lstm/replicates.csv").drop(columns="seconds")
               for root in (local, remote)]
     pd.testing.assert_frame_equal(tables[0], tables[1], check_exact=True)
 
@@ -101,7 +101,7 @@ def test_ray_run_on_server_has_the_in_process_tree_and_numbers(prepared, tmp_pat
     version = client.get_model_version_by_alias("hydroprobe-salmon_river", "champion")
     assert version.version == "1"
     assert client.get_model_version_by_alias("hydroprobe-salmon_river", "challenger").version == "1"
-    record = json.loads((remote / "outputs/salmon_river/train_run.json").read_text())
+    record = json.loads((remote / "outputs/salmon_river/models/lstm/train_run.json").read_text())
     assert version.run_id == record["best_run_id"]
 
 

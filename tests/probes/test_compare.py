@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 
 from hydroprobe.errors import DataError
+from hydroprobe.layout import Layout
 from hydroprobe.models.kinds import kind_of
 from hydroprobe.probes.compare import (
     ModelInput,
@@ -33,7 +34,6 @@ from hydroprobe.probes.compare import (
     is_monotonic,
     load_model_input,
     monotonicity,
-    reference_base,
     write_comparison_figures,
 )
 from hydroprobe.probes.compare.metrics import CASE1_SCENARIO, RECOVERY_STEP, case2_level_keys
@@ -50,7 +50,7 @@ def lstm_base(tiny_lstms, salmon_dataset, repo_root: Path, tmp_path_factory) -> 
     base = tmp_path_factory.mktemp("lstm")
     settings = ProbeSettings(years=2, accumulation_season=("10-15", "03-15"))
     run_paper_probes(tiny_lstms[0], tiny_lstms, salmon_dataset, settings, base)
-    shutil.copyfile(repo_root / "metrics/train.json", base / "metrics/train.json")
+    shutil.copyfile(repo_root / "models/lstm/metrics/train.json", base / "metrics/train.json")
     return base
 
 
@@ -141,13 +141,12 @@ def metrics(models: list[ModelInput]) -> dict:
 def test_loader_reads_the_committed_lstm_outputs(lstm: ModelInput, repo_root: Path, tmp_path: Path) -> None:
     assert (
         lstm.train["selected"]["test"]["nse"]
-        == json.loads((repo_root / "metrics/train.json").read_text())["selected"]["test"]["nse"]
+        == json.loads((repo_root / "models/lstm/metrics/train.json").read_text())["selected"]["test"]["nse"]
     )
     assert "water_balance" in lstm.paper["case2"]["level_0p3"]
     assert COLUMN in lstm.case1 and len(lstm.case1) % 365 == 0
-    assert reference_base(repo_root, "gr4jcn") == repo_root / "references" / "gr4jcn"
-    with pytest.raises(DataError, match=r"references/mclstm/metrics/train\.json"):
-        load_model_input(reference_base(tmp_path, "mclstm"), "MC-LSTM", kind_of("mclstm"))
+    with pytest.raises(DataError, match=r"models/mclstm/metrics/train\.json"):
+        load_model_input(Layout(tmp_path, "salmon_river", "mclstm").out_root, "MC-LSTM", kind_of("mclstm"))
     with pytest.raises(ValueError, match="contain no '.'"):
         ModelInput("v1.2", "lstm", False, {}, {}, lstm.case1)
 
@@ -392,7 +391,8 @@ def test_the_verdict_says_which_numbers_are_provisional(models: list[ModelInput]
         tmp_path / "cache", torch.device("cpu"),
     )
     assert outcome.best.result.best_epoch == 2  # still improving when the budget ran out
-    train = train_metrics(outcome, {"engine": "ensemble"}, fit_budget(FITS["gradient"], 2, "mclstm"))
+    budget = fit_budget(FITS["gradient"], 2, "models.mclstm.train.max_epochs")
+    train = train_metrics(outcome, {"engine": "ensemble"}, budget)
     lstm, mclstm, gr4j = models
     short = ModelInput(mclstm.label, mclstm.kind, True, train, mclstm.paper, mclstm.case1)
     floor = train["selected"]["validation"]["nse"] + 0.01
@@ -400,7 +400,7 @@ def test_the_verdict_says_which_numbers_are_provisional(models: list[ModelInput]
     text = comparison_markdown(metrics, {}, tmp_path)
     caveat = text.split("**Caveats.** ", 1)[1].split("\n", 1)[0]
     assert ("MC-LSTM did not converge (best epoch 2 of 2): its skill and probe numbers below are "
-            "provisional; train it further with `dvc exp run -S references.mclstm.train.max_epochs=4`."
+            "provisional; train it further with `dvc exp run -S models.mclstm.train.max_epochs=4`."
             ) in caveat
     assert f"below the skill floor {floor:.2f}: its probe numbers describe a poor model" in caveat
     assert "| MC-LSTM | yes | **no** (2/2) |" in text

@@ -11,8 +11,8 @@ import pytest
 from hydroprobe.probes.compare.headline import HEADLINE_KEYS, headline
 
 REPO = Path(__file__).resolve().parents[2]
-MODELS = [("LSTM", "lstm", REPO), ("MC-LSTM", "mclstm", REPO / "references/mclstm"),
-          ("GR4J-CemaNeige", "gr4jcn", REPO / "references/gr4jcn")]
+MODELS = [(label, kind, REPO / "models" / kind)
+          for label, kind in (("LSTM", "lstm"), ("MC-LSTM", "mclstm"), ("GR4J-CemaNeige", "gr4jcn"))]
 
 
 @pytest.mark.parametrize(("label", "kind", "base"), MODELS)

@@ -141,7 +141,7 @@ def test_assembled_report_orders_fragments_and_rebases_links(lstm_run, tmp_path)
     fragments = out / "reports/fragments"
     (fragments / "zz_notes.md").write_text("## Notes\n\nSee [the data](../../data/README.md).\n")
     (fragments / "climate.md").write_text("## Climate\n\n![warming](../figures/probes_case2.png)\n")
-    report = basin_report(out, "Salmon River", "salmon_river", references=[])
+    report = basin_report(out, "Salmon River", "salmon_river", models=[])
     text = report.read_text()
     assert report == out / "reports/basins/salmon_river.md"
     assert text.startswith("# Salmon River\n")
@@ -158,7 +158,7 @@ def test_assembled_report_orders_fragments_and_rebases_links(lstm_run, tmp_path)
 
 def test_combined_report_has_a_section_per_basin(lstm_run):
     _, out = lstm_run
-    basin_report(out, "Salmon River", "salmon_river", references=[])
+    basin_report(out, "Salmon River", "salmon_river", models=[])
     other = out / "reports/basins/matapedia.md"
     other.write_text("# Matapedia River\n\n## Training and accuracy\n\n![q](matapedia/q.png)\n")
     text = combined_report(out, out / "reports/probe_report.md", first="salmon_river").read_text()
@@ -172,7 +172,7 @@ def test_assembling_without_fragments_says_what_to_run(tmp_path):
     from hydroprobe.errors import DataError
 
     with pytest.raises(DataError, match="hydroprobe probe paper"):
-        basin_report(tmp_path, "Nowhere", "nowhere", references=[])
+        basin_report(tmp_path, "Nowhere", "nowhere", models=[])
 
 
 def test_a_window_longer_than_a_year_gets_a_longer_spin_up(tiny_lstms):

@@ -75,8 +75,8 @@ def test_probe_paper_command_probes_the_loaded_models(
     shutil.copy(repo_root / "params.yaml", tmp_path / "params.yaml")
     requested = {}
 
-    def load_probe_models(basin_id, alias="champion", root=None, reference=""):
-        requested.update(basin=basin_id, alias=alias, root=root, reference=reference)
+    def load_probe_models(basin_id, alias="champion", root=None, model_key="lstm"):
+        requested.update(basin=basin_id, alias=alias, root=root, model_key=model_key)
         return types.SimpleNamespace(
             model_name="hydroprobe-salmon_river",
             model_version="7",
@@ -93,11 +93,11 @@ def test_probe_paper_command_probes_the_loaded_models(
     args = parser.parse_args(["paper", "--alias", "candidate"])
     assert args.func(args) == 0
     assert requested == {"basin": "salmon_river", "alias": "candidate", "root": tmp_path.resolve(),
-                         "reference": ""}
+                         "model_key": "lstm"}
     printed = capsys.readouterr().out
     assert "probing hydroprobe-salmon_river v7 (candidate) and 2 replicates on salmon_river" in printed
     assert "Case 2 mass recovered: 100%–100% (champion)" in printed
-    for path in output_files(tmp_path):
+    for path in output_files(tmp_path / "models/lstm"):  # the subject writes under its key
         assert path.is_file(), path
     runs = MlflowClient(tmp_store).search_runs(
         [MlflowClient(tmp_store).get_experiment_by_name("hydroprobe-salmon_river").experiment_id]

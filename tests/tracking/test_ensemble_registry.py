@@ -31,7 +31,7 @@ def _split_days(dataset: BasinDataset, split: str) -> np.ndarray:
 
 
 def test_ensemble_metrics_are_the_metrics_of_the_members_mean(in_project):
-    summary = json.loads((in_project / "metrics/train.json").read_text())
+    summary = json.loads((in_project / "models/lstm/metrics/train.json").read_text())
     block = summary["ensemble"]
     assert block["members"] == 3 and block["seeds"] == [0, 1, 2]
     assert {"selected", "distribution", "convergence", "selection_noise"} <= set(summary)  # kept
@@ -48,15 +48,17 @@ def test_ensemble_metrics_are_the_metrics_of_the_members_mean(in_project):
     # not a copy of any one member: the selected replicate scores differently
     assert block["test"]["nse"] != pytest.approx(summary["selected"]["test"]["nse"], abs=1e-4)
     store.configure(in_project)
-    parent = json.loads((in_project / "outputs/salmon_river/train_run.json").read_text())["parent_run_id"]
+    record = in_project / "outputs/salmon_river/models/lstm/train_run.json"
+    parent = json.loads(record.read_text())["parent_run_id"]
     logged = MlflowClient().get_run(parent).data.metrics
     assert logged["ensemble_test_nse"] == pytest.approx(block["test"]["nse"], rel=1e-9)
     assert logged["ensemble_members"] == 3
-    fragment = (in_project / "reports/fragments/training.md").read_text()
+    fragment = (in_project / "models/lstm/reports/fragments/training.md").read_text()
     assert "| selected | ensemble mean | replicate median |" in fragment
     assert f"{block['test']['nse']:.3f}" in fragment
     # the recipe, from the tiny project's own params (conftest.TINY), so a reader can repeat it
-    assert ("Recipe: lstm, hidden size 4, z-scored inside the network with the training split's "
+    assert ("Recipe: lstm, hidden size 4, forget-gate bias 3 at the start, its inputs and target "
+            "z-scored inside the network with the training split's "
             "statistics; sequence-to-one on 30-day windows, batch 256, Adam at learning rate 0.005, "
             "gradient norm clipped at 1; up to 2 epochs, stopped after 30 without a better validation "
             "loss (best epoch restored).") in fragment
@@ -70,12 +72,12 @@ def test_ensemble_is_its_own_version_after_the_selected_one(in_project):
     assert selected.tags["candidate"] == "selected"
     tags = ensemble.tags
     assert tags["candidate"] == "ensemble" and tags["model_type"] == "lstm" and tags["members"] == "0,1,2"
-    record = json.loads((in_project / "outputs/salmon_river/train_run.json").read_text())
+    record = json.loads((in_project / "outputs/salmon_river/models/lstm/train_run.json").read_text())
     assert tags["config_hash"] == record["config_hash"]
     assert float(tags["validation_nse"]) == pytest.approx(record["ensemble"]["validation_nse"], abs=1e-6)
     artifacts = MlflowClient().list_artifacts(record["parent_run_id"], "ensemble/members")
     assert sorted(a.path for a in artifacts) == [f"ensemble/members/seed_{s}.pt" for s in (0, 1, 2)]
-    registered = json.loads((in_project / "outputs/salmon_river/registered.json").read_text())
+    registered = json.loads((in_project / "outputs/salmon_river/models/lstm/registered.json").read_text())
     assert registered["version"] == "1" and registered["ensemble"]["version"] == "2"
 
 
@@ -99,7 +101,7 @@ def test_registered_ensemble_loads_weights_only_and_predicts_the_same_numbers(in
     np.testing.assert_array_equal(np.isnan(predicted), np.isnan(expected))
     np.testing.assert_allclose(predicted[WINDOW - 1 :], expected[WINDOW - 1 :], rtol=1e-12)
     days = _split_days(dataset, "validation")
-    record = json.loads((in_project / "outputs/salmon_river/train_run.json").read_text())
+    record = json.loads((in_project / "outputs/salmon_river/models/lstm/train_run.json").read_text())
     nse = metrics.nse(dataset.observed(days), predicted[days])
     assert nse == pytest.approx(record["ensemble"]["validation_nse"], abs=1e-6)
 
@@ -108,7 +110,7 @@ def test_register_again_adds_no_version_and_best_validation_picks_the_higher(in_
     assert main(["register"]) == 0
     client = MlflowClient()
     assert len(client.search_model_versions(f"name = '{NAME}'")) == 2
-    record = json.loads((in_project / "outputs/salmon_river/train_run.json").read_text())
+    record = json.loads((in_project / "outputs/salmon_river/models/lstm/train_run.json").read_text())
     chosen = register(in_project, "salmon_river", candidate="best_validation")
     ensemble_wins = record["ensemble"]["validation_nse"] > record["validation_nse"]
     assert chosen["version"] == ("2" if ensemble_wins else "1")
@@ -123,7 +125,7 @@ def test_register_again_adds_no_version_and_best_validation_picks_the_higher(in_
 
 def test_probe_paper_runs_on_the_registered_ensemble(in_project):
     assert main(["probe", "paper", "--alias", "ensemble"]) == 0
-    result = json.loads((in_project / "metrics/probes_paper.json").read_text())
+    result = json.loads((in_project / "models/lstm/metrics/probes_paper.json").read_text())
     assert result["champion"] == f"{NAME} v2 (ensemble of 3)"
     assert result["replicates"] == ["seed 0", "seed 1", "seed 2"] and result["ensemble"]["members"] == 3
     # the champion is the ensemble, so the ensemble read off its members' runs is the champion again

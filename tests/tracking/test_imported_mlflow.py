@@ -75,11 +75,11 @@ def pyfunc_version(trained_project):
 def test_a_pyfunc_model_probes_like_the_native_one(in_project, pyfunc_version):
     root = in_project
     config = yaml.safe_load((root / "params.yaml").read_text())
-    config["references"] = {}
+    config["models"] = {"lstm": config["models"]["lstm"]}  # the paper's LSTM alone
     (root / "params.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     assert main(["probe", "paper"]) == 0
     assert main(["probe", "paper", "--from-mlflow", "models:/salmon-pyfunc@test", "--name", "pyfunc"]) == 0
-    native = json.loads((root / "metrics/probes_paper.json").read_text())
+    native = json.loads((root / "models/lstm/metrics/probes_paper.json").read_text())
     imported = json.loads((root / "imported/pyfunc/metrics/probes_paper.json").read_text())
     assert imported["champion"] == "salmon-pyfunc v1"
     for case, scenario, metric in [
@@ -92,7 +92,7 @@ def test_a_pyfunc_model_probes_like_the_native_one(in_project, pyfunc_version):
         expected = native[case][scenario] if metric is None else native[case][scenario][metric]
         assert node["champion"] == pytest.approx(expected["champion"], rel=1e-5, abs=1e-6)
     skill = json.loads((root / "imported/pyfunc/metrics/train.json").read_text())
-    trained = json.loads((root / "metrics/train.json").read_text())
+    trained = json.loads((root / "models/lstm/metrics/train.json").read_text())
     for split in ("train", "validation", "test"):
         assert skill["selected"][split]["nse"] == pytest.approx(trained["selected"][split]["nse"], abs=1e-5)
 

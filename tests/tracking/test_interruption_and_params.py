@@ -36,7 +36,7 @@ def test_interrupted_training_is_killed_and_resumed(tmp_path, shared_data, param
 
     monkeypatch.setattr(engine_module, "train_replicate", real)
     assert main(["train"]) == 0
-    table = pd.read_csv(root / "outputs/salmon_river/replicates.csv")
+    table = pd.read_csv(root / "outputs/salmon_river/models/lstm/replicates.csv")
     assert table.set_index("seed")["reused"].to_dict() == {0: True, 1: False, 2: False}
 
 
@@ -47,7 +47,7 @@ def test_same_seed_same_metrics(tmp_path, shared_data, params, monkeypatch):
         monkeypatch.chdir(root)
         for command in ("prepare", "normalize", "train"):
             assert main([command]) == 0
-        tables.append(pd.read_csv(root / "outputs/salmon_river/replicates.csv"))
+        tables.append(pd.read_csv(root / "outputs/salmon_river/models/lstm/replicates.csv"))
     columns = [c for c in tables[0] if c.endswith(("_nse", "_rmse", "_kge", "_r"))]
     pd.testing.assert_frame_equal(tables[0][columns], tables[1][columns])
 

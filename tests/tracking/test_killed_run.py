@@ -167,7 +167,8 @@ def test_rerun_ends_with_the_uninterrupted_numbers(killed_and_rerun):
         for key in ("train_loss", "validation_loss", "best_epoch"):
             assert other_record[key] == record[key], (seed, key)  # exact: bit for bit
         assert all(torch.equal(other_weights[k], v) for k, v in weights.items()), seed
-    tables = [pd.read_csv(root / "outputs/salmon_river/replicates.csv") for root in roots.values()]
+    tables = [pd.read_csv(root / "outputs/salmon_river/models/lstm/replicates.csv")
+              for root in roots.values()]
     metrics = [c for c in tables[0] if c.endswith(("_nse", "_rmse", "_kge", "_r"))]
     pd.testing.assert_frame_equal(tables[0][metrics], tables[1][metrics], check_exact=True)
     assert not list((roots["a"] / "outputs/cache").rglob("checkpoint_*")), "deleted once cached"

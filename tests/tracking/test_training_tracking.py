@@ -45,8 +45,8 @@ def test_one_parent_and_three_children_with_metrics_and_weights(in_project):
 
 
 def test_selection_is_highest_validation_nse_and_metrics_file_agrees(in_project):
-    table = pd.read_csv(in_project / "outputs/salmon_river/replicates.csv")
-    summary = json.loads((in_project / "metrics/train.json").read_text())
+    table = pd.read_csv(in_project / "outputs/salmon_river/models/lstm/replicates.csv")
+    summary = json.loads((in_project / "models/lstm/metrics/train.json").read_text())
     best = table.loc[table["validation_nse"].idxmax()]
     assert summary["selected"]["seed"] == int(best["seed"])
     assert summary["selected"]["test"]["nse"] == pytest.approx(best["test_nse"], rel=1e-5)
@@ -66,7 +66,7 @@ def test_champion_reproduces_logged_validation_nse(in_project):
         frame["precipitation"].to_numpy(), frame["temperature"].to_numpy()
     )[days]
     nse = metrics.nse(dataset.observed(days), simulated)
-    record = json.loads((in_project / "outputs/salmon_river/train_run.json").read_text())
+    record = json.loads((in_project / "outputs/salmon_river/models/lstm/train_run.json").read_text())
     assert nse == pytest.approx(record["validation_nse"], abs=1e-6)
 
 
@@ -80,7 +80,7 @@ def test_registered_version_has_challenger_and_champion(in_project):
 
 def test_register_is_idempotent_for_the_same_recipe_and_seed(in_project):
     assert main(["register"]) == 0
-    record = json.loads((in_project / "outputs/salmon_river/registered.json").read_text())
+    record = json.loads((in_project / "outputs/salmon_river/models/lstm/registered.json").read_text())
     assert record["version"] == "1"
     # the selected replicate (v1) and the replicate ensemble (v2), each registered once
     assert len(MlflowClient().search_model_versions("name = 'hydroprobe-salmon_river'")) == 2
@@ -98,7 +98,7 @@ def test_promote_keeps_champion_unless_beaten_or_forced(in_project):
     )
     kept = promote(in_project, "salmon_river", version=str(weaker.version))
     assert not kept["promoted"] and "does not beat" in kept["reason"]
-    champion_file = json.loads((in_project / "outputs/salmon_river/champion.json").read_text())
+    champion_file = json.loads((in_project / "outputs/salmon_river/models/lstm/champion.json").read_text())
     assert champion_file["champion_version"] == "1"
     forced = promote(in_project, "salmon_river", version=str(weaker.version), force=True)
     assert forced["promoted"] and forced["champion_version"] == str(weaker.version)
@@ -109,7 +109,7 @@ def test_promote_keeps_champion_unless_beaten_or_forced(in_project):
 
 def test_second_training_reuses_every_finished_replicate(in_project, capsys):
     assert main(["train"]) == 0
-    table = pd.read_csv(in_project / "outputs/salmon_river/replicates.csv")
+    table = pd.read_csv(in_project / "outputs/salmon_river/models/lstm/replicates.csv")
     assert table["reused"].all()
     assert "reused from cache" in capsys.readouterr().err
 
@@ -121,8 +121,9 @@ def test_artifacts_live_under_the_project_store(in_project):
 
 
 def test_test_hydrograph_is_daily_with_gaps_left_empty(in_project):
-    table = pd.read_csv(in_project / "plots/train/hydrograph_test.csv", parse_dates=["date"])
+    table = pd.read_csv(in_project / "models/lstm/plots/train/hydrograph_test.csv", parse_dates=["date"])
     assert (table["date"].diff().dropna() == pd.Timedelta(days=1)).all()
-    samples = json.loads((in_project / "metrics/train.json").read_text())["samples"]["test"]["samples"]
+    summary = json.loads((in_project / "models/lstm/metrics/train.json").read_text())
+    samples = summary["samples"]["test"]["samples"]
     assert table["simulated"].notna().sum() == samples
     assert table.loc[table["observed"].isna(), "simulated"].isna().all()

@@ -26,7 +26,7 @@ def _train(dataset, tmp_path, **overrides):
 
 def test_a_two_epoch_budget_is_not_converged(cut_dataset, tmp_path) -> None:
     outcome = _train(cut_dataset, tmp_path)
-    budget = fit_budget(FITS["gradient"], 2, reference="")
+    budget = fit_budget(FITS["gradient"], 2)
     assert budget == Budget(2, "epoch", "dvc exp run -S train.max_epochs=4")
     for replicate in outcome.replicates:
         row = replicate_convergence(replicate.result, budget)

@@ -15,11 +15,13 @@ import pytest
 import torch
 from torch import nn
 
+from hydroprobe.cli.common import StageContext, model_keys
 from hydroprobe.errors import ConfigError
 from hydroprobe.models import kinds
 from hydroprobe.models.kinds import KINDS, ModelKind, build_model, kind_of
 from hydroprobe.probes.compare.inputs import ModelInput
 from hydroprobe.tracking.fits import FITS, fit_for
+from hydroprobe.tracking.store import registered_model_name
 from hydroprobe.training.config import ModelConfig, TrainConfig
 from hydroprobe.training.fingerprint import PACKAGE_ROOT, resolve_engine, training_code
 from hydroprobe.training.replicates import train_replicates
@@ -93,3 +95,18 @@ def test_a_fourth_kind_is_one_class_and_one_entry(with_gru, cut_dataset, tmp_pat
     # the comparison reads its loss term from the table; other kinds' fingerprints did not move
     assert ModelInput("GRU", "gru", False, {}, {}, frame.iloc[:0]).et_term == "none"
     assert training_code("lstm") == lstm_code
+
+
+def test_a_fourth_kind_joins_the_bench_with_one_params_block(with_gru, params: dict, tmp_path: Path) -> None:
+    """``models.gru: {model: {type: gru}}`` is all the stages need: config, paths, registry name, order.
+
+    (tests/test_stage_dependencies.py shows the same block giving it its own DVC stages.)
+    """
+    params = {**params, "models": {**params["models"], "gru": {"model": {"type": "gru", "hidden_size": 3}}}}
+    context = StageContext(tmp_path, params, "salmon_river", "gru")
+    model, train = context.model_config(), context.train_config()
+    assert (model.type, model.hidden_size, model.kind.label) == ("gru", 3, "GRU")
+    assert train.window == params["train"]["window"]  # the recipe it does not set is the shared one
+    assert context.layout.train_metrics == tmp_path / "models/gru/metrics/train.json"
+    assert registered_model_name("salmon_river", "gru") == "hydroprobe-salmon_river-gru"
+    assert model_keys(params) == ["lstm", "mclstm", "gr4jcn", "gru"]

@@ -11,7 +11,7 @@ from hydroprobe.errors import ConfigError
 from hydroprobe.layout import Layout
 from hydroprobe.training.config import ModelConfig, TrainConfig
 
-#: Sections a ``references.<name>`` block may override, merged key by key over the top-level ones.
+#: Sections a ``models.<name>`` block may override, merged key by key over the top-level ones.
 OVERRIDABLE = ("model", "train", "calibration")
 
 
@@ -20,7 +20,10 @@ class StageContext:
     root: Path
     params: dict
     basin_id: str
-    reference: str = ""  # a key of params 'references'; "" = the model under test
+    model_key: str = ""  # a key of params 'models'; "" = the subject (compare.subject)
+
+    def __post_init__(self) -> None:
+        self.model_key = self.model_key or subject_key(self.params)
 
     @property
     def basin_spec(self) -> dict:
@@ -34,21 +37,34 @@ class StageContext:
 
     @property
     def layout(self) -> Layout:
-        return Layout(self.root, self.basin_id, self.reference)
+        return Layout(self.root, self.basin_id, self.model_key)
 
-    def _section(self, name: str) -> tuple[dict, str]:
-        """Top-level section ``name``, overridden by ``references.<reference>.<name>``; and its key path."""
-        values = dict(self.params.get(name) or {})
-        if not self.reference:
-            return values, name
-        block = reference_block(self.params, self.reference)
+    @property
+    def basin_layout(self) -> Layout:
+        """The basin's own paths (prepared data, and what compare and report write at the root)."""
+        return Layout(self.root, self.basin_id)
+
+    def _block(self) -> dict:
+        block = model_block(self.params, self.model_key)
         unknown = sorted(set(block) - set(OVERRIDABLE))
         if unknown:
             raise ConfigError(
-                f"params.yaml: unknown key 'references.{self.reference}.{unknown[0]}'; "
-                f"a reference overrides {', '.join(OVERRIDABLE)}"
+                f"params.yaml: unknown key 'models.{self.model_key}.{unknown[0]}'; "
+                f"a model's block overrides {', '.join(OVERRIDABLE)}"
             )
-        return {**values, **(block.get(name) or {})}, f"references.{self.reference}.{name}"
+        return block
+
+    def _section(self, name: str) -> tuple[dict, str]:
+        """Top-level section ``name``, overridden by ``models.<model_key>.<name>``; and its key path."""
+        own = self._block().get(name) or {}
+        values = {**(self.params.get(name) or {}), **own}
+        return values, f"models.{self.model_key}.{name}" if own else name
+
+    def param_key(self, dotted: str) -> str:
+        """Where ``section.key`` is set for this model: its own block if it sets it, else the top level."""
+        name, key = dotted.split(".", 1)
+        own = self._block().get(name) or {}
+        return f"models.{self.model_key}.{dotted}" if key in own else dotted
 
     def model_config(self) -> ModelConfig:
         config = build(ModelConfig, *self._section("model"))
@@ -68,26 +84,46 @@ class StageContext:
         return build(CalibrationConfig, *self._section("calibration"))
 
 
-def reference_block(params: dict, name: str) -> dict:
-    """``references.<name>`` of params.yaml, or an error listing the defined references."""
-    references = params.get("references") or {}
-    if name not in references:
+def model_keys(params: dict) -> list[str]:
+    """The models of params ``models``, the subject first: the order of tables, figures and the report."""
+    keys = list(params.get("models") or {})
+    if not keys:
+        raise ConfigError("params.yaml: 'models' is empty; name at least one model (e.g. lstm: {})")
+    subject = subject_key(params)
+    return [subject, *(key for key in keys if key != subject)]
+
+
+def subject_key(params: dict) -> str:
+    """``compare.subject``: the model the verdict is about, and the one commands run without ``--model``."""
+    models = params.get("models") or {}
+    subject = str((params.get("compare") or {}).get("subject") or "")
+    if subject not in models:
         raise ConfigError(
-            f"params.yaml: no reference '{name}' under 'references'; "
-            f"defined: {', '.join(references) or 'none'}"
+            f"params.yaml: compare.subject '{subject}' is not a key of 'models'; "
+            f"defined: {', '.join(models) or 'none'}"
         )
-    return references[name] or {}
+    return subject
+
+
+def model_block(params: dict, name: str) -> dict:
+    """``models.<name>`` of params.yaml, or an error listing the defined models."""
+    models = params.get("models") or {}
+    if name not in models:
+        raise ConfigError(
+            f"params.yaml: no model '{name}' under 'models'; defined: {', '.join(models) or 'none'}"
+        )
+    return models[name] or {}
 
 
 def add_basin_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--basin", help="basin id from params.yaml 'basins' (default: data.basin)")
 
 
-def add_reference_argument(parser: argparse.ArgumentParser) -> None:
+def add_model_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--reference", default="",
-        help="a reference model from params.yaml 'references' (default: the model under test, "
-        "'model' + 'train'); its outputs go under references/<name>/",
+        "--model", dest="model_key", metavar="KEY", default="",
+        help="a model of params.yaml 'models' (default: compare.subject, the paper's LSTM); "
+        "its outputs go under models/<KEY>/",
     )
 
 
@@ -125,7 +161,7 @@ def context(args: argparse.Namespace) -> StageContext:
     basin = getattr(args, "basin", None) or section(params, "data").get("basin")
     if not basin:
         raise ConfigError("params.yaml: 'data.basin' is empty; name a block of 'basins'")
-    ctx = StageContext(root, params, str(basin), getattr(args, "reference", "") or "")
+    ctx = StageContext(root, params, str(basin), getattr(args, "model_key", "") or "")
     # validate the shared sections up front: a typo stops every stage, not only the one reading it
     ctx.model_config()
     ctx.train_config()

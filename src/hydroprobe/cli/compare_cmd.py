@@ -1,4 +1,4 @@
-"""``hydroprobe compare``: the model under test beside every reference model (DVC stage 'compare').
+"""``hydroprobe compare``: every model of params ``models`` side by side (DVC stage 'compare').
 
 Reads each model's own outputs (train metrics, paper-probe metrics, Case 1
 hydrographs), writes ``metrics/comparison.json``, the report fragment
@@ -13,24 +13,24 @@ import json
 from pathlib import Path
 
 from hydroprobe import layout
-from hydroprobe.cli.common import StageContext, add_basin_argument, context
+from hydroprobe.cli.common import StageContext, add_basin_argument, context, model_keys
 
 
 def _models(ctx: StageContext) -> list[tuple[str, Path, object]]:
-    """(name, where its outputs live, its parsed inputs): model under test, references, imported models."""
+    """(key, where its outputs live, its parsed inputs): every model of params ``models``, the subject
+    first, then every imported model."""
     from hydroprobe.models.kinds import IMPORTED
     from hydroprobe.probes.compare import load_model_input
-    from hydroprobe.probes.compare.inputs import imported_bases, reference_base
+    from hydroprobe.probes.compare.inputs import imported_bases
 
-    kinds = [("", ctx.model_config().kind)]
-    for name in ctx.params.get("references") or {}:
-        kinds.append((name, StageContext(ctx.root, ctx.params, ctx.basin_id, name).model_config().kind))
     models, seen = [], set()
-    for name, kind in kinds:
-        label = kind.label if kind.label not in seen else f"{kind.label} ({name})"
+    for key in model_keys(ctx.params):
+        peer = StageContext(ctx.root, ctx.params, ctx.basin_id, key)
+        kind = peer.model_config().kind
+        label = kind.label if kind.label not in seen else f"{kind.label} ({key})"
         seen.add(label)
-        base = reference_base(ctx.root, name) if name else ctx.root
-        models.append((name or kind.name, base, load_model_input(base, label, kind)))
+        base = peer.layout.out_root
+        models.append((key, base, load_model_input(base, label, kind)))
     for name, base in imported_bases(ctx.root):  # models trained elsewhere, probed under imported/<name>/
         models.append((f"imported_{name}", base, load_model_input(base, f"{name} (imported)", IMPORTED)))
     return models
@@ -74,10 +74,10 @@ def _compare(args: argparse.Namespace) -> int:
     models = [model for _, _, model in named]
     floor = (ctx.params.get("compare") or {}).get("skill_floor", 0.6)
     metrics = comparison_metrics(models, skill_floor=float(floor))
-    figure_dir = ctx.layout.figures
+    figure_dir = ctx.basin_layout.figures
     figures = write_comparison_figures(models, figure_dir)
     metrics["ensemble"] = _ensembles(named)
-    fragment = ctx.layout.fragments / layout.FRAGMENTS["comparison"]
+    fragment = ctx.basin_layout.fragments / layout.FRAGMENTS["comparison"]
     fragment.parent.mkdir(parents=True, exist_ok=True)
     fragment.write_text(comparison_markdown(metrics, figures, fragment.parent)
                         + "\n" + _ensemble_markdown(metrics["ensemble"]))
@@ -105,8 +105,8 @@ def _compare(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "compare", help="the model under test beside the reference models (DVC stage 'compare')",
-        description="Put the model under test and every model of params.yaml 'references' side by side: "
+        "compare", help="every model of params 'models' side by side (DVC stage 'compare')",
+        description="Put every model of params.yaml 'models' side by side (compare.subject first): "
         "NSE/KGE per split, Case 1 flow under zero precipitation, Case 2 recovered fraction and where "
         "the added water goes (flow, ET, storage, residual), and the recovery relative to each "
         "mass-conserving reference. Needs each model's train and probe stages first.",

@@ -12,8 +12,8 @@ import argparse
 from hydroprobe.cli.common import (
     add_alias_argument,
     add_basin_argument,
+    add_model_argument,
     add_ray_argument,
-    add_reference_argument,
     context,
     probe_map,
 )
@@ -38,7 +38,7 @@ def _run(args: argparse.Namespace) -> int:
             result, out_dir, subject.name, subject.model_version, root, tags=subject.tags
         )
     else:
-        models = load_probe_models(basin, alias=args.alias, root=root, reference=ctx.reference)
+        models = load_probe_models(basin, alias=args.alias, root=root, model_key=ctx.model_key)
         out_dir, label = ctx.layout.out_root, models.model_type
         print(
             f"probing {models.model_name} v{models.model_version} ({args.alias}) and "
@@ -79,7 +79,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_basin_argument(climate)
     add_alias_argument(climate)
-    add_reference_argument(climate)
+    add_model_argument(climate)
     add_subject_arguments(climate)
     add_ray_argument(climate, "each model's probe (the champion, each replicate)")
     climate.set_defaults(func=_run)

@@ -12,8 +12,8 @@ import argparse
 from hydroprobe.cli.common import (
     add_alias_argument,
     add_basin_argument,
+    add_model_argument,
     add_ray_argument,
-    add_reference_argument,
     context,
     probe_map,
 )
@@ -65,7 +65,7 @@ def _run(args: argparse.Namespace) -> int:
     subject = load_subject(ctx, args)
     if subject is not None:
         return _run_subject(subject, settings, root)
-    models = load_probe_models(basin, alias=args.alias, root=root, reference=ctx.reference)
+    models = load_probe_models(basin, alias=args.alias, root=root, model_key=ctx.model_key)
     out_dir = ctx.layout.out_root
     print(
         f"probing {models.model_name} v{models.model_version} ({args.alias}) "
@@ -96,7 +96,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_basin_argument(paper)
     add_alias_argument(paper)
-    add_reference_argument(paper)
+    add_model_argument(paper)
     add_subject_arguments(paper)
     add_ray_argument(paper, "each model's probe (the champion, each replicate)")
     paper.set_defaults(func=_run)

@@ -43,11 +43,12 @@ def _flatten(tree: dict, prefix: str = "") -> dict[str, object]:
 
 
 def _exists(params: dict, dotted: str) -> bool:
-    """Whether ``dotted`` is a key of ``params``; ``references.<k>.<block>.<key>`` may override any
-    key of that top-level block (a reference's own block holds only what it changes)."""
+    """Whether ``dotted`` is a key of ``params``; ``models.<k>.<block>.<key>`` may also override any
+    key of that top-level block (a model's own block holds only what it changes)."""
     parts = dotted.split(".")
-    if parts[0] == "references" and len(parts) == 4:
-        return parts[1] in (params.get("references") or {}) and parts[3] in (params.get(parts[2]) or {})
+    inherited = len(parts) == 4 and parts[0] == "models" and parts[1] in (params.get("models") or {})
+    if inherited and parts[3] in (params.get(parts[2]) or {}):
+        return True
     node: object = params
     for part in parts:
         if not isinstance(node, dict) or part not in node:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from hydroprobe.cli.common import add_basin_argument, context
+from hydroprobe.cli.common import add_basin_argument, context, model_keys
 from hydroprobe.layout import COMBINED_REPORT
 
 
@@ -13,10 +13,9 @@ def _report(args: argparse.Namespace) -> int:
     from hydroprobe.probes.compare.inputs import imported_bases
 
     ctx = context(args)
-    references = list(ctx.params.get("references") or {})
     imported = [name for name, _ in imported_bases(ctx.root)]
     basin = basin_report(
-        ctx.root, ctx.basin_spec.get("name", ctx.basin_id), ctx.basin_id, references, imported
+        ctx.root, ctx.basin_spec.get("name", ctx.basin_id), ctx.basin_id, model_keys(ctx.params), imported
     )
     path = combined_report(ctx.root, ctx.root / COMBINED_REPORT, first=ctx.basin_id)
     print(f"basin report {basin.relative_to(ctx.root)}; combined report {path.relative_to(ctx.root)}")
@@ -26,7 +25,8 @@ def _report(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "report", help="assemble reports/probe_report.md (DVC stage 'report')",
-        description="Join this basin's report fragments (model under test, comparison, references) into "
+        description="Join this basin's report fragments (the comparison, then each model of params "
+        "'models') into "
         "reports/basins/<basin>.md with a copy of its figures, then every basin's report into "
         "reports/probe_report.md, one section per basin.",
     )

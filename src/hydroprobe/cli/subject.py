@@ -2,8 +2,8 @@
 
 The same choice can live in ``params.yaml`` (``subject:``, read with
 ``--subject``) so a DVC experiment can name it. An imported model's outputs
-go under ``imported/<name>/``, the tree a reference model keeps under
-``references/<name>/``, so they never overwrite the project's own model and
+go under ``imported/<name>/``, the tree each model of params ``models`` keeps under
+``models/<key>/``, so they never overwrite the project's own model and
 the comparison picks them up beside it. Loading is lazy: neuralhydrology and
 MLflow are imported only on their own path.
 """

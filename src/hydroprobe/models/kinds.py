@@ -4,7 +4,7 @@ hydroprobe compares a bench of peer models. Every stage — train, register,
 probe, compare — asks this table what it needs (how the kind is fit, how it is
 logged and rebuilt, whether it conserves mass, what its loss term is called)
 instead of testing a type string. Adding a model kind is one model file, one
-entry in :data:`KINDS` and one params block (``references.<name>.model.type``).
+entry in :data:`KINDS` and one params block (``models.<key>.model.type``).
 
 The table is declarative on purpose: it names the kind's own source modules
 (so the training fingerprint of one kind never moves when another is edited)
@@ -69,6 +69,7 @@ class ModelKind:
     launch_free: bool = False  # the ensemble engine's CUDA-graph step and Triton recurrence (seq2one) apply
     scope: Literal["basin", "group"] = "basin"
     regional: str | None = None  # the kind trained over a basin group from this one (group baseline)
+    standardized: str = "its inputs and target"  # what ``model.standardize`` z-scores (the report's recipe)
 
     def network_class(self) -> type[nn.Module]:
         if self.network is None:
@@ -124,6 +125,7 @@ KINDS: dict[str, ModelKind] = {
             network="hydroprobe.models.mclstm:MassConservingLSTM",
             extras="hydroprobe.models.mclstm:architecture_extras",
             stacked="hydroprobe.models.ensemble_mclstm:EnsembleMCLSTM", stacked_modes=("seq2one", "seq2seq"),
+            standardized="its gates' inputs (the mass path stays in mm)",
             sources=("models/mclstm.py", "models/ensemble_mclstm.py", "training/sequence.py",
                      "training/ensemble_sequence.py"),
         ),

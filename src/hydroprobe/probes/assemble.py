@@ -1,10 +1,11 @@
 """``reports/probe_report.md`` from whatever fragments the probe stages wrote, one section per basin.
 
-Each stage writes one Markdown fragment into ``reports/fragments/`` (a
-reference model into ``references/<name>/reports/fragments/``). A basin's
-report joins those present in a fixed order (known sections first, then any
-others alphabetically, so nothing is silently dropped), with each reference
-model's sections under a heading of its own, and is kept as
+Each stage writes one Markdown fragment: a model's stages into
+``models/<key>/reports/fragments/``, the comparison into ``reports/fragments/``.
+A basin's report starts with the comparison (the verdict), then each model's
+fragments under a heading of its own, the subject first, each folder's in a
+fixed order (known sections first, then any others alphabetically, so
+nothing is silently dropped), and is kept as
 ``reports/basins/<basin>.md`` with a copy of every figure it shows in
 ``reports/basins/<basin>/``: the next basin's run overwrites the shared
 figures, not this snapshot. ``reports/probe_report.md`` then holds every
@@ -21,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hydroprobe.errors import DataError
-from hydroprobe.layout import BASIN_REPORTS, FRAGMENTS, FRAGMENTS_DIR
+from hydroprobe.layout import BASIN_REPORTS, FRAGMENTS, FRAGMENTS_DIR, MODELS_DIR
 
 #: Known fragments, in report order.
 ORDER = (FRAGMENTS["training"], "imported_model.md", FRAGMENTS["comparison"], FRAGMENTS["paper"],
@@ -63,14 +64,14 @@ def _snapshot_images(text: str, source_dir: Path, image_dir: Path) -> str:
 
 
 def basin_report(
-    root: Path, basin_name: str, basin_id: str, references: list[str], imported: Sequence[str] = ()
+    root: Path, basin_name: str, basin_id: str, models: Sequence[str], imported: Sequence[str] = ()
 ) -> Path:
-    """``reports/basins/<basin>.md``: this run's fragments, references and imported models under their own
-    headings (an imported model's fragments live under ``imported/<name>/reports/fragments``)."""
+    """``reports/basins/<basin>.md``: the comparison, then each model and imported model under its own
+    heading (an imported model's fragments live under ``imported/<name>/reports/fragments``)."""
     root = Path(root)
     out_path = root / BASINS_DIR / f"{basin_id}.md"
     parts = [_joined(root / FRAGMENTS_DIR, out_path.parent)]
-    sections = [("Reference model", root / "references" / name, name) for name in references]
+    sections = [("Model", root / MODELS_DIR / name, name) for name in models]
     sections += [("Imported model", root / "imported" / name, name) for name in imported]
     for heading, base, name in sections:
         fragments = base / FRAGMENTS_DIR

@@ -84,10 +84,13 @@ class Fit(Protocol):
         """Per split, the observed discharge and every replicate's (m³/s): the replicate ensemble's input."""
 
 
-def budget(fit: Fit, steps: int, reference: str) -> Budget:
-    """The budget a model was fit under and the `dvc exp run` line that doubles it."""
-    key = f"references.{reference}.{fit.budget_key}" if reference else fit.budget_key
-    return Budget(steps, fit.step, f"dvc exp run -S {key}={2 * steps}")
+def budget(fit: Fit, steps: int, budget_key: str = "") -> Budget:
+    """The budget a model was fit under and the `dvc exp run` line that doubles it.
+
+    ``budget_key`` is the params key that sets it for this model (its own block's, or the
+    top-level one it inherits); "" = the fit's top-level key.
+    """
+    return Budget(steps, fit.step, f"dvc exp run -S {budget_key or fit.budget_key}={2 * steps}")
 
 
 class GradientFit:
@@ -108,7 +111,7 @@ class GradientFit:
         return protocol_tag(inputs.model, inputs.train)
 
     def recipe(self, inputs: FitInputs) -> str:
-        return training_recipe(inputs.model, inputs.train)
+        return training_recipe(inputs.model, inputs.train, inputs.model.architecture(inputs.dataset))
 
     def environment(self, inputs: FitInputs) -> dict:
         train = inputs.train
@@ -201,17 +204,23 @@ class CalibrationFit:
         return calibrated_members(outcome, inputs.dataset, inputs.calibration.warmup_years)
 
 
-def training_recipe(model: ModelConfig, train: TrainConfig) -> str:
-    """The gradient fit in words: architecture, scaling, windows, optimiser, budget."""
-    scaling = ("z-scored inside the network with the training split's statistics" if model.standardize
-               else "on the min-max-scaled signals")
+def training_recipe(model: ModelConfig, train: TrainConfig, architecture: dict | None = None) -> str:
+    """The gradient fit in words: architecture, start, scaling, windows, optimiser, budget.
+
+    ``architecture`` (the stored one) says how its gates start, where the kind has a forget gate.
+    """
+    scaling = (f"{model.kind.standardized} z-scored inside the network with the training split's statistics"
+               if model.standardize else "on the min-max-scaled signals")
+    bias = (architecture or {}).get("initial_forget_bias", "absent")
+    start = ("" if bias == "absent" else ", PyTorch's initialisation" if bias is None
+             else f", forget-gate bias {bias:g} at the start")
     if train.mode == "seq2seq":
         windows = (f"sequence-to-sequence on {train.window}-day windows, the loss on their last "
                    f"{train.loss_span} days, {train.windows_per_epoch} random windows an epoch")
     else:
         windows = f"sequence-to-one on {train.window}-day windows"
     clip = f"gradient norm clipped at {train.grad_clip:g}" if train.grad_clip > 0 else "no gradient clipping"
-    return (f"{model.type}, hidden size {model.hidden_size}, {scaling}; {windows}, "
+    return (f"{model.type}, hidden size {model.hidden_size}{start}, {scaling}; {windows}, "
             f"batch {train.batch_size}, Adam at learning rate {train.learning_rate:g}, {clip}; "
             f"up to {train.max_epochs} epochs, stopped after {train.patience} without a better "
             "validation loss (best epoch restored)")

@@ -3,10 +3,10 @@
 The regional model is registered as ``hydroprobe-<group>-regional-lstm`` by
 the single-basin registry code itself (:func:`hydroprobe.tracking.registry.register`
 and :func:`~hydroprobe.tracking.registry.promote`, basin = the group id,
-reference = ``regional-lstm``), so the champion/challenger rule is the same:
+model key ``regional-lstm``), so the champion/challenger rule is the same:
 ``champion`` moves only to a version with a higher validation NSE, here the
 median over basins. Its run records live under
-``outputs/<group>/references/regional-lstm/`` (:class:`~hydroprobe.layout.Layout`).
+``outputs/<group>/models/regional-lstm/`` (:class:`~hydroprobe.layout.Layout`).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from hydroprobe.training.regional import RegionalReplicate, median_over_basins, 
 from hydroprobe.training.replicates import ReplicateOutcome
 from hydroprobe.training.ungauged import predict_ungauged
 
-REFERENCE = "regional-lstm"
+MODEL_KEY = "regional-lstm"
 
 
 class RegionalObserver:
@@ -73,11 +73,11 @@ def _raw_dir(root: Path, params: dict) -> Path:
 def _train_regional(root: Path, plan: GroupPlan, data: RegionalData, experiment_id: str, tags: dict) -> dict:
     """Train the regional replicates under one MLflow parent run, then register and promote."""
     outcome, run = _tracked_regional_training(root, plan, data, experiment_id, tags)
-    layout = Layout(root, plan.group_id, REFERENCE)
+    layout = Layout(root, plan.group_id, MODEL_KEY)
     layout.run_dir.mkdir(parents=True, exist_ok=True)
     layout.train_run.write_text(json.dumps(run, indent=2) + "\n")
-    registered = registry.register(root, plan.group_id, REFERENCE)
-    promotion = registry.promote(root, plan.group_id, reference=REFERENCE)
+    registered = registry.register(root, plan.group_id, MODEL_KEY)
+    promotion = registry.promote(root, plan.group_id, model_key=MODEL_KEY)
     return {**_regional_summary(outcome), "registered": registered, "promotion": promotion}
 
 
@@ -266,7 +266,7 @@ def load_regional_champion(root: Path, group_id: str) -> tuple[str, str, dict, d
     """Name, version, spec and weights of ``@champion``, and every replicate of its training run."""
     store.configure(root)
     client = MlflowClient()
-    name = store.registered_model_name(group_id, REFERENCE)
+    name = store.registered_model_name(group_id, MODEL_KEY)
     version = client.get_model_version_by_alias(name, "champion")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(mlflow.artifacts.download_artifacts(f"models:/{name}@champion", dst_path=tmp))

@@ -49,7 +49,9 @@ def _download_weights(run_id: str) -> dict:
         return torch.load(path, map_location="cpu", weights_only=True)
 
 
-def register(root: Path, basin_id: str, reference: str = "", candidate: str = "selected") -> dict:
+def register(
+    root: Path, basin_id: str, model_key: str = store.UNSUFFIXED_MODEL, candidate: str = "selected"
+) -> dict:
     """Log the selected replicate as an MLflow model, register it, alias ``challenger``.
 
     The replicate ensemble is then registered as the next version (alias ``ensemble``,
@@ -58,10 +60,10 @@ def register(root: Path, basin_id: str, reference: str = "", candidate: str = "s
     a conceptual model as its JSON spec and parameter file, which is all that
     rebuilds it (Raven runs it; there is nothing to pickle).
     """
-    layout = Layout(root, basin_id, reference)
+    layout = Layout(root, basin_id, model_key)
     run = _read_json(layout.train_run, "train")
     store.configure(root)
-    name = store.registered_model_name(basin_id, reference)
+    name = store.registered_model_name(basin_id, model_key)
     existing = _same_recipe_version(name, run)
     if existing is not None:  # same recipe, data and seed: identical weights, no new version
         return _with_ensemble(layout, _record_registration(layout, name, existing, run), run, candidate)
@@ -72,7 +74,7 @@ def register(root: Path, basin_id: str, reference: str = "", candidate: str = "s
     client = MlflowClient()
     with contextlib.suppress(MlflowException):  # raised when it already exists
         client.create_registered_model(
-            name, tags={"basin": basin_id, "reference": reference or "model-under-test"}
+            name, tags={"basin": basin_id, "model": model_key}
         )
     # a logged model's source is models:/<model id>; a tracking server (unlike the SQLite store)
     # refuses it unless the request names that model id too
@@ -163,19 +165,20 @@ def _version_nse(version) -> float:
 
 
 def promote(
-    root: Path, basin_id: str, version: str | None = None, force: bool = False, reference: str = ""
+    root: Path, basin_id: str, version: str | None = None, force: bool = False,
+    model_key: str = store.UNSUFFIXED_MODEL,
 ) -> dict:
     """Move ``champion`` to ``version`` (default: the challenger) if it beats the champion."""
     store.configure(root)
     client = MlflowClient()
-    name = store.registered_model_name(basin_id, reference)
+    name = store.registered_model_name(basin_id, model_key)
     try:
         candidate = (client.get_model_version(name, version) if version
                      else client.get_model_version_by_alias(name, "challenger"))
     except MlflowException as error:
         raise HydroprobeError(
             f"no model version {version or '@challenger'} of '{name}' in the registry; "
-            "run 'hydroprobe register' (dvc repro register) first"
+            "run 'hydroprobe register' first (DVC stage model_train)"
         ) from error
     try:
         champion = client.get_model_version_by_alias(name, "champion")
@@ -200,7 +203,7 @@ def promote(
     # champion.json names only the champion: probes rerun when it changes, not on every decision
     current = {"name": name, "champion_version": str(champion.version), "champion_run_id": champion.run_id,
                "validation_nse": _version_nse(champion)}
-    Layout(root, basin_id, reference).champion.write_text(json.dumps(current, indent=2) + "\n")
+    Layout(root, basin_id, model_key).champion.write_text(json.dumps(current, indent=2) + "\n")
     return {**current, "candidate_version": str(candidate.version), "promoted": promoted, "reason": reason}
 
 
@@ -222,12 +225,12 @@ def _simulator(name: str, spec: dict, state: dict) -> DischargeSimulator:
 
 
 def load_probe_models(
-    basin_id: str, alias: str = "champion", root: Path | None = None, reference: str = ""
+    basin_id: str, alias: str = "champion", root: Path | None = None, model_key: str = store.UNSUFFIXED_MODEL
 ) -> ProbeModels:
     """Load ``models:/<registered name>@<alias>`` and its sibling replicates, weights-only."""
     store.configure(root)
     client = MlflowClient()
-    name = store.registered_model_name(basin_id, reference)
+    name = store.registered_model_name(basin_id, model_key)
     try:
         version = client.get_model_version_by_alias(name, alias)
     except MlflowException as error:

@@ -58,8 +58,9 @@ def run_training(
     model: ModelConfig,
     train: TrainConfig,
     calibration: CalibrationConfig | None = None,
-    reference: str = "",
+    model_key: str = "",
     execution: ExecutionConfig | None = None,
+    budget_key: str = "",
 ) -> dict:
     """Train (or, for a conceptual model, calibrate) every replicate, track it, write the stage's outputs.
 
@@ -67,7 +68,7 @@ def run_training(
     calibrations stay in-process). Returns the run record (``train_run.json``) that
     ``register`` reads.
     """
-    layout = Layout(root, basin_id, reference)
+    layout = Layout(root, basin_id, model_key or model.type)
     execution = execution or ExecutionConfig()
     inputs = FitInputs(BasinDataset.load(layout.basin_dir), model, train, calibration or CalibrationConfig(),
                        layout, resolve_device(train.device), execution)
@@ -78,9 +79,9 @@ def run_training(
     store.configure(root)
     experiment_id = store.experiment(store.experiment_name(basin_id), root)
     environment = fit.environment(inputs)
-    tags = _run_tags(basin_id, reference, fit, inputs, environment)
+    tags = _run_tags(basin_id, layout.model, fit, inputs, environment)
     close_abandoned_runs(experiment_id, ("training", "replicate"), ROLE_TAG)
-    name = f"{fit.verb}-{basin_id}" + (f"-{reference}" if reference else "")
+    name = f"{fit.verb}-{basin_id}-{layout.model}"
     # owner tags at creation: a kill right after it must not leave an ownerless RUNNING run
     with mlflow.start_run(experiment_id=experiment_id, run_name=name, tags=owner_tags()) as parent:
         mlflow.set_tags({**tags, ROLE_TAG: "training", "git_commit": git_commit(root),
@@ -92,7 +93,7 @@ def run_training(
         outcome = _fit_tracked(fit, inputs, observer)
         spec = model_spec(outcome.architecture, fit.window(inputs), inputs.dataset)
         log_training_summary(outcome, observer, spec)
-        ensemble = _write_outputs(fit, inputs, outcome, environment, reference, observer)
+        ensemble = _write_outputs(fit, inputs, outcome, environment, budget_key, observer)
         best = outcome.best
         record = {
             "experiment_id": experiment_id,
@@ -109,10 +110,10 @@ def run_training(
     return record
 
 
-def _run_tags(basin_id: str, reference: str, fit: Fit, inputs: FitInputs, environment: dict) -> dict:
+def _run_tags(basin_id: str, model_key: str, fit: Fit, inputs: FitInputs, environment: dict) -> dict:
     """The parent run's and every replicate's tags: what was trained, where, by whom."""
     tags = {"basin": basin_id, "model_type": inputs.model.type, "protocol": fit.protocol(inputs),
-            "reference": reference or "model-under-test",
+            "model": model_key,
             **{f"env.{key}": str(value) for key, value in environment.items()},
             **_execution_tags(inputs.execution, fit)}
     return {**tags, **owner_tags()}  # lets the next invocation tell a dead owner from a live one
@@ -130,11 +131,11 @@ def _fit_tracked(fit: Fit, inputs: FitInputs, observer: MlflowReplicateObserver)
 
 
 def _write_outputs(fit: Fit, inputs: FitInputs, outcome: TrainingOutcome, environment: dict,
-                   reference: str, observer: MlflowReplicateObserver) -> dict:
+                   budget_key: str, observer: MlflowReplicateObserver) -> dict:
     """Convergence, the replicate ensemble and the stage's files, each logged too; returns the ensemble."""
     layout, dataset = inputs.layout, inputs.dataset
     hydrograph = outputs.test_hydrograph(dataset, *fit.test_discharge(inputs, outcome))
-    budget = fit_budget(fit, fit.steps(inputs), reference)
+    budget = fit_budget(fit, fit.steps(inputs), budget_key)
     log_convergence(convergence_summary(outcome, budget), observer)
     seeds = [o.seed for o in outcome.replicates]
     ensemble = ensemble_scores(*fit.member_discharge(inputs, outcome), seeds)

@@ -107,8 +107,8 @@ def test_probe_climate_command(tiny_lstms, salmon_dataset, params: dict, trackin
     registry = types.ModuleType("hydroprobe.tracking.registry")
     calls = []
 
-    def load_probe_models(basin_id, alias="champion", root=None, reference=""):
-        calls.append((basin_id, alias, root, reference))
+    def load_probe_models(basin_id, alias="champion", root=None, model_key="lstm"):
+        calls.append((basin_id, alias, root, model_key))
         return types.SimpleNamespace(
             model_name="hydroprobe-salmon_river",
             model_version="7",
@@ -124,13 +124,13 @@ def test_probe_climate_command(tiny_lstms, salmon_dataset, params: dict, trackin
     probe_cmd.register(parser.add_subparsers())
     args = parser.parse_args(["probe", "climate", "--alias", "candidate"])
     assert args.func(args) == 0
-    assert calls == [("salmon_river", "candidate", tmp_path, "")]
+    assert calls == [("salmon_river", "candidate", tmp_path, "lstm")]
     printed = capsys.readouterr().out
     assert (
         "probing hydroprobe-salmon_river v7 (candidate) and 2 replicates with 2 climate scenarios" in printed
     )
     assert "replicates  more precipitation never lowers annual flow" in printed
-    assert (tmp_path / "reports/fragments/climate.md").is_file()
+    assert (tmp_path / "models/lstm/reports/fragments/climate.md").is_file()
     runs = MlflowClient(uri).search_runs(
         [mlflow.get_experiment_by_name("hydroprobe-salmon_river").experiment_id]
     )

@@ -11,7 +11,7 @@ from hydroprobe.probes.compare.figures import (
     case2_balance_bars,
     write_comparison_figures,
 )
-from hydroprobe.probes.compare.inputs import ModelInput, load_model_input, reference_base
+from hydroprobe.probes.compare.inputs import ModelInput, load_model_input
 from hydroprobe.probes.compare.metrics import comparison_metrics, is_monotonic, monotonicity
 from hydroprobe.probes.compare.report import comparison_markdown
 
@@ -26,6 +26,5 @@ __all__ = [
     "is_monotonic",
     "load_model_input",
     "monotonicity",
-    "reference_base",
     "write_comparison_figures",
 ]

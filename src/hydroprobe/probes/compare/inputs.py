@@ -3,9 +3,9 @@
 The LSTM, the MC-LSTM and GR4J-CemaNeige each go through the same training
 and paper-probe stages and write the same files; the comparison only reads
 them, so it never re-runs a model and cannot disagree with the numbers each
-model's own report shows. The LSTM's files live under the repository root,
-a reference model ``k``'s under ``<root>/references/<k>`` with the same tree, and
-a model trained elsewhere and probed by hydroprobe (``--from-neuralhydrology``,
+model's own report shows. Model ``k`` of params ``models`` keeps its files
+under ``<root>/models/<k>`` (:class:`~hydroprobe.layout.Layout`), and a model
+trained elsewhere and probed by hydroprobe (``--from-neuralhydrology``,
 ``--from-mlflow``) under ``<root>/imported/<name>``.
 """
 
@@ -24,8 +24,6 @@ from hydroprobe.models.kinds import ModelKind, kind_of
 TRAIN_FILE = layout.TRAIN_METRICS
 PAPER_FILE = layout.PAPER_METRICS
 CASE1_FILE = layout.PAPER_CSV["case1"]
-#: Reference models' outputs live under ``<root>/REFERENCES_DIR/<kind>``.
-REFERENCES_DIR = Path(layout.REFERENCES_DIR)
 #: Imported models' outputs live under ``<root>/IMPORTED_DIR/<name>``.
 IMPORTED_DIR = Path("imported")
 
@@ -55,11 +53,6 @@ class ModelInput:
     def et_term(self) -> str:
         """What this model's ET term is (``none``, ``trash``, ``ET``): its kind's ``loss_term``."""
         return kind_of(self.kind).loss_term
-
-
-def reference_base(root: Path, kind: str) -> Path:
-    """Where reference model ``kind`` keeps its outputs: ``<root>/references/<kind>``."""
-    return Path(root) / REFERENCES_DIR / kind
 
 
 def imported_bases(root: Path) -> list[tuple[str, Path]]:

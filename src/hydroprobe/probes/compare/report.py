@@ -273,7 +273,7 @@ def comparison_markdown(metrics: Mapping, figure_paths: Mapping[str, Path], rela
                 heading(len(labels)),
                 "",
                 f"Only {', '.join(labels) or 'no model'} was given: comparisons need references "
-                "(the mass-conserving MC-LSTM and GR4J-CemaNeige, outputs under `references/<kind>/`).",
+                "(the mass-conserving MC-LSTM and GR4J-CemaNeige of params `models`).",
                 "",
             ]
         )

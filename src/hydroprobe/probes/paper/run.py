@@ -1,6 +1,6 @@
 """``run_paper_probes``: Cases 1 and 2 on the champion and every replicate, written to disk.
 
-Outputs, relative to ``out_dir`` (the repository root for the DVC stage):
+Outputs, relative to ``out_dir`` (``models/<key>/`` for the DVC stage):
 
 * ``metrics/probes_paper.json`` — every headline number for the champion and
   as median / 5–95 % range over replicates, the observed references, the
