@@ -8,6 +8,7 @@ project's metric functions, so every expected number is computed from inputs.
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
@@ -17,8 +18,9 @@ from hydroprobe.models.kinds import kind_of
 from hydroprobe.probes.climate import run_climate_probes
 from hydroprobe.probes.climate.ensemble import mean_elasticity
 from hydroprobe.probes.compare import load_model_input
-from hydroprobe.probes.compare.ensemble import ensemble_comparison, read_climate
+from hydroprobe.probes.compare.ensemble import ensemble_comparison
 from hydroprobe.probes.compare.ensemble_report import ensemble_markdown
+from hydroprobe.probes.compare.summaries import ClimateEntry
 from hydroprobe.probes.paper import ProbeSettings, run_paper_probes
 from hydroprobe.probes.spread import spread
 from hydroprobe.probes.volumes import flow_volume_km3
@@ -67,14 +69,16 @@ def lstm_base(tiny_lstms, salmon_dataset, params, tmp_path_factory) -> Path:
 
 def test_ensemble_beside_the_selected_replicate(lstm_base: Path) -> None:
     model = load_model_input(lstm_base, "LSTM", kind_of("lstm"))
-    entry_climate, band = read_climate(lstm_base, "lstm")
-    comparison = ensemble_comparison([(model, entry_climate, band)])
+    comparison = ensemble_comparison([(model, ClimateEntry.read(lstm_base, "lstm"))])
+    climate = json.loads((lstm_base / "metrics/probes_climate.json").read_text())
+    entry_climate = climate["models"]["lstm"]
     entry = comparison["per_model"]["LSTM"]
     ensemble, selected, typical = entry["ensemble"], entry["selected"], entry["median_member"]
     assert entry["members"] == 2
-    assert ensemble["test_nse"] == model.train["ensemble"]["test"]["nse"]
-    assert selected["test_nse"] == model.train["selected"]["test"]["nse"]
-    assert typical["test_nse"] == model.train["distribution"]["test"]["nse"]["median"]
+    written = json.loads((lstm_base / "metrics/train.json").read_text())  # as the file has them
+    assert ensemble["test_nse"] == written["ensemble"]["test"]["nse"]
+    assert selected["test_nse"] == written["selected"]["test"]["nse"]
+    assert typical["test_nse"] == written["distribution"]["test"]["nse"]["median"]
     # Case 1 flow from nothing: the last simulated year of the ensemble column, in mm over the basin
     frame, area = model.case1, model.paper["observed"]["area_km2"]
     last = frame[frame["year"] == frame["year"].max()]
@@ -105,7 +109,7 @@ def test_ensemble_beside_the_selected_replicate(lstm_base: Path) -> None:
 def test_models_without_an_ensemble_are_left_out(lstm_base: Path) -> None:
     model = load_model_input(lstm_base, "LSTM", kind_of("lstm"))
     without = dataclasses.replace(model, paper={k: v for k, v in model.paper.items() if k != "ensemble"})
-    comparison = ensemble_comparison([(without, None, None)])
+    comparison = ensemble_comparison([(without, None)])
     assert comparison["per_model"] == {}
     assert "No compared model has a replicate ensemble" in ensemble_markdown(comparison)
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from hydroprobe.probes.compare.headline import HEADLINE_KEYS, headline
+from hydroprobe.probes.compare.summaries import ClimateEntry, TrainSummary
 
 REPO = Path(__file__).resolve().parents[2]
 MODELS = [(label, kind, REPO / "models" / kind)
@@ -20,7 +21,7 @@ def test_headline_picks_the_committed_default_run_numbers(label: str, kind: str,
     comparison = json.loads((REPO / "metrics/comparison.json").read_text())
     climate = json.loads((base / "metrics/probes_climate.json").read_text())
     train = json.loads((base / "metrics/train.json").read_text())
-    numbers = headline(label, comparison, climate, kind, train)
+    numbers = headline(label, comparison, ClimateEntry.read(base, kind), TrainSummary.from_json(train))
     assert tuple(numbers) == HEADLINE_KEYS
     assert numbers["nse_ensemble"] == train["ensemble"]["test"]["nse"]
     model = comparison["per_model"][label]
@@ -34,6 +35,6 @@ def test_headline_picks_the_committed_default_run_numbers(label: str, kind: str,
 
 def test_headline_without_a_climate_probe_says_null() -> None:
     comparison = json.loads((REPO / "metrics/comparison.json").read_text())
-    numbers = headline("LSTM", comparison, None, "lstm", {})
+    numbers = headline("LSTM", comparison, None, TrainSummary())
     assert numbers["elasticity"] is None and numbers["nse_ensemble"] is None
     assert numbers["nse"] == comparison["per_model"]["LSTM"]["skill"]["test"]["nse"]["selected"]

@@ -103,3 +103,5 @@ def test_probe_paper_command_probes_the_loaded_models(
         [MlflowClient(tmp_store).get_experiment_by_name("hydroprobe-salmon_river").experiment_id]
     )
     assert [r.data.tags["model_version"] for r in runs] == ["7"]
+    # the run's name and tag say which model of params 'models' it probed
+    assert [(r.info.run_name, r.data.tags["model"]) for r in runs] == [("probe_paper-lstm-v7", "lstm")]

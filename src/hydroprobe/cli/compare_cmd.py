@@ -16,24 +16,25 @@ from hydroprobe import layout
 from hydroprobe.cli.common import StageContext, add_basin_argument, context, model_keys
 
 
-def _models(ctx: StageContext) -> list[tuple[str, Path, object]]:
-    """(key, where its outputs live, its parsed inputs): every model of params ``models``, the subject
-    first, then every imported model."""
+def _models(ctx: StageContext) -> list[tuple[str, object, object]]:
+    """(key, its parsed inputs, its climate entry or None): every model of params ``models``, the
+    subject first, then every imported model."""
     from hydroprobe.models.kinds import IMPORTED
     from hydroprobe.probes.compare import load_model_input
     from hydroprobe.probes.compare.inputs import imported_bases
+    from hydroprobe.probes.compare.summaries import ClimateEntry
 
-    models, seen = [], set()
+    bases, seen = [], set()
     for key in model_keys(ctx.params):
         peer = StageContext(ctx.root, ctx.params, ctx.basin_id, key)
         kind = peer.model_config().kind
         label = kind.label if kind.label not in seen else f"{kind.label} ({key})"
         seen.add(label)
-        base = peer.layout.out_root
-        models.append((key, base, load_model_input(base, label, kind)))
+        bases.append((key, peer.layout.out_root, label, kind))
     for name, base in imported_bases(ctx.root):  # models trained elsewhere, probed under imported/<name>/
-        models.append((f"imported_{name}", base, load_model_input(base, f"{name} (imported)", IMPORTED)))
-    return models
+        bases.append((f"imported_{name}", base, f"{name} (imported)", IMPORTED))
+    return [(key, load_model_input(base, label, kind), ClimateEntry.read(base, kind.name))
+            for key, base, label, kind in bases]
 
 
 def _write_headlines(models: list, metrics: dict, folder: Path) -> list[Path]:
@@ -42,21 +43,18 @@ def _write_headlines(models: list, metrics: dict, folder: Path) -> list[Path]:
 
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, base, model in models:
-        climate_path = base / layout.CLIMATE_METRICS
-        climate = json.loads(climate_path.read_text()) if climate_path.is_file() else None
+    for name, model, climate in models:
         path = folder / f"{name}.json"
-        numbers = headline(model.label, metrics, climate, model.kind, model.train)
-        path.write_text(json.dumps(numbers, indent=2) + "\n")
+        path.write_text(json.dumps(headline(model.label, metrics, climate, model.train), indent=2) + "\n")
         written.append(path)
     return written
 
 
 def _ensembles(models: list) -> dict:
     """Each model's replicate ensemble beside its selected replicate (probes/compare/ensemble.py)."""
-    from hydroprobe.probes.compare.ensemble import ensemble_comparison, read_climate
+    from hydroprobe.probes.compare.ensemble import ensemble_comparison
 
-    return ensemble_comparison([(model, *read_climate(base, model.kind)) for _, base, model in models])
+    return ensemble_comparison([(model, climate) for _, model, climate in models])
 
 
 def _ensemble_markdown(comparison: dict) -> str:
@@ -71,7 +69,7 @@ def _compare(args: argparse.Namespace) -> int:
 
     ctx = context(args)
     named = _models(ctx)
-    models = [model for _, _, model in named]
+    models = [model for _, model, _ in named]
     floor = (ctx.params.get("compare") or {}).get("skill_floor", 0.6)
     metrics = comparison_metrics(models, skill_floor=float(floor))
     figure_dir = ctx.basin_layout.figures

@@ -47,7 +47,8 @@ def _run(args: argparse.Namespace) -> int:
         )
         result = run_climate_probes({label: (models.champion, models.replicates)}, models.dataset, settings,
                                     out_dir, probe_map(params, args.ray_address))
-        run_id = log_climate_run(result, out_dir, models.model_name, models.model_version, root)
+        run_id = log_climate_run(result, out_dir, models.model_name, models.model_version, root,
+                                 model_key=ctx.model_key)
     band = result["observed_elasticity"]
     print(
         f"observed precipitation elasticity {band['median']:.2f} (5–95 % {band['p05']:.2f}–{band['p95']:.2f})"

@@ -74,7 +74,8 @@ def _run(args: argparse.Namespace) -> int:
     result = run_paper_probes(models.champion, models.replicates, models.dataset, settings, out_dir,
                               probe_map(params, args.ray_address))
     run_id = log_probe_run(
-        result, output_files(out_dir), out_dir, models.model_name, models.model_version, root
+        result, output_files(out_dir), out_dir, models.model_name, models.model_version, root,
+        model_key=ctx.model_key,
     )
     _summary(result)
     print(f"wrote {', '.join(str(p.relative_to(root)) for p in output_files(out_dir))}; MLflow run {run_id}")

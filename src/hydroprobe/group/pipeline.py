@@ -31,6 +31,7 @@ from hydroprobe.group.settings import GroupPlan
 from hydroprobe.layout import PAPER_CSV
 from hydroprobe.models.simulator import DischargeSimulator, RegionalSimulator, SequenceModelSimulator
 from hydroprobe.probes.climate import run_climate_probes
+from hydroprobe.probes.climate.ensemble import mean_elasticity
 from hydroprobe.probes.climate.scenarios import ClimateSettings
 from hydroprobe.probes.paper import run_paper_probes
 from hydroprobe.probes.paper.settings import ProbeSettings
@@ -175,9 +176,7 @@ def headline_numbers(paper: dict, climate: dict, label: str, folder: Path) -> di
     levels = [key for key, level in paper["levels"].items() if level["value"] > 0]
     recovered = [paper["case2"][key]["mass_recovered"]["champion"] for key in levels]
     rules = climate["models"][label]["rules"]
-    values = rules["elasticity_in_observed_band"].get("champion", {}).get("values", {})
-    finite = [v for v in values.values() if v is not None and np.isfinite(v)]
-    elasticity = float(np.mean(finite)) if finite else None
+    elasticity = mean_elasticity(rules)
     observed = climate["observed_elasticity"]["median"]
     applicable = [rule for rule in rules.values() if rule["applicable"]]
     return {

@@ -52,6 +52,7 @@ def log_climate_run(
     model_version: str,
     root: Path | None = None,
     tags: Mapping[str, str] | None = None,
+    model_key: str = "",
 ) -> str:
     """Log the climate probes of one model version; return the run id.
 
@@ -60,7 +61,7 @@ def log_climate_run(
     The files listed in ``result["outputs"]`` (relative to ``out_dir``) become
     artifacts in their folders (``metrics/``, ``plots/climate/``, ``reports/…``).
     """
-    with probe_run(result["basin"], STAGE, model_name, model_version, root) as run:
+    with probe_run(result["basin"], STAGE, model_name, model_version, root, model_key) as run:
         mlflow.set_tags(dict(tags or {}))
         mlflow.log_params({f"climate.{key}": str(result["settings"][key]) for key in SETTINGS_LOGGED})
         mlflow.log_param("scenarios", ",".join(name for name in result["scenarios"] if name != "baseline"))

@@ -53,6 +53,7 @@ def log_probe_run(
     model_version: str,
     root: Path | None = None,
     tags: Mapping[str, str] | None = None,
+    model_key: str = "",
 ) -> str:
     """Log the paper probes of one model version; return the run id.
 
@@ -62,7 +63,7 @@ def log_probe_run(
     ``files`` are logged as artifacts under their folder relative to ``out_dir``
     (``metrics/``, ``plots/probes/``, ``reports/figures/``, ``reports/fragments/``).
     """
-    with probe_run(result["basin"], STAGE, model_name, model_version, root) as run:
+    with probe_run(result["basin"], STAGE, model_name, model_version, root, model_key) as run:
         mlflow.set_tags(dict(tags or {}))
         mlflow.log_params({f"probes.{key}": str(value) for key, value in result["settings"].items()})
         mlflow.log_param("replicates", len(result["replicates"]))

@@ -131,13 +131,21 @@ def experiment(name: str, root: Path | None = None) -> str:
 
 
 @contextmanager
-def probe_run(basin_id: str, stage: str, model_name: str, model_version: str, root: Path | None = None):
-    """An MLflow run in the basin's experiment, tagged with the probed model's name and version."""
+def probe_run(basin_id: str, stage: str, model_name: str, model_version: str, root: Path | None = None,
+              model_key: str = ""):
+    """An MLflow run in the basin's experiment, tagged with the probed model's name and version.
+
+    Its name says which model it probed (``probe_paper-mclstm-v3``): ``model_key`` (params
+    ``models``), else the model's name; "-" as version (the comparison) leaves the version out.
+    """
     configure(root)
     experiment_id = experiment(experiment_name(basin_id), root)
     close_abandoned_runs(experiment_id, (stage,), "stage")
     tags = {"stage": stage, "model_name": model_name, "model_version": str(model_version), **owner_tags()}
-    name = f"{stage}-v{model_version}"
+    if model_key:
+        tags["model"] = model_key
+    version = "" if model_version == "-" else f"-v{model_version}"
+    name = f"{stage}-{model_key or model_name}{version}"
     with mlflow.start_run(experiment_id=experiment_id, run_name=name, tags=tags) as run:
         yield run
 

@@ -19,18 +19,15 @@ Everything is read from the models' own ``train.json``, ``probes_paper.json``,
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from hydroprobe.probes.climate.ensemble import mean_elasticity
 from hydroprobe.probes.compare.inputs import ModelInput
-from hydroprobe.probes.compare.metrics import _number, case1_summary, case2_summary
+from hydroprobe.probes.compare.metrics import case1_summary, case2_summary
+from hydroprobe.probes.compare.summaries import ClimateEntry
 
-CLIMATE_FILE = Path("metrics/probes_climate.json")
 #: Physics yardsticks: (key, label, unit style, resolution); for each, a smaller magnitude is more
 #: physical. Below its resolution a difference is no difference: 1 mm a year of flow from nothing,
 #: half a per cent of the added water, 0.01 of elasticity (a conserving model's 1e-15 "unaccounted"
@@ -67,15 +64,6 @@ def ensemble_view(model: ModelInput) -> ModelInput | None:
     return dataclasses.replace(model, label=f"{model.label} ensemble", paper=paper, case1=frame)
 
 
-def read_climate(base: Path, key: str) -> tuple[dict | None, dict | None]:
-    """``(model entry, observed elasticity band)`` of ``key`` in ``base``'s climate metrics, if it ran."""
-    path = Path(base) / CLIMATE_FILE
-    if not path.is_file():
-        return None, None
-    climate = json.loads(path.read_text())
-    return (climate.get("models") or {}).get(key), climate.get("observed_elasticity")
-
-
 def _band_distance(value: float | None, band: Mapping | None) -> float | None:
     if value is None or not band:
         return None
@@ -103,15 +91,6 @@ def _row(model: ModelInput, test: float | None, validation: float | None, stat: 
     }
 
 
-def _median_elasticity(climate: Mapping | None) -> float | None:
-    """Median member's elasticity, averaged over the whole-year precipitation scenarios."""
-    rule = ((climate or {}).get("rules") or {}).get("elasticity_in_observed_band") or {}
-    values = [_number(climate["scenarios"][name]["spread"]["elasticity"]["median"])
-              for name in rule.get("scenarios", [])]
-    values = [v for v in values if v is not None]
-    return float(np.mean(values)) if values else None
-
-
 def _verdict(ensemble: Mapping, other: Mapping) -> dict[str, str]:
     """Per physics yardstick: ``better``, ``worse`` or ``tie`` for the ensemble (absent where unknown)."""
     out = {}
@@ -125,21 +104,20 @@ def _verdict(ensemble: Mapping, other: Mapping) -> dict[str, str]:
     return out
 
 
-def model_ensemble(model: ModelInput, climate: Mapping | None, band: Mapping | None) -> dict | None:
+def model_ensemble(model: ModelInput, climate: ClimateEntry | None) -> dict | None:
     """One model's selected / ensemble / median-member rows and the two answers; None without an ensemble."""
-    view, block = ensemble_view(model), model.train.get("ensemble")
-    if view is None or not block:
+    view, train, climate = ensemble_view(model), model.train, climate or ClimateEntry()
+    if view is None or not train.has_ensemble:
         return None
-    splits = ("test", "validation")
-    scores = {split: (model.train.get("selected", {}).get(split) or {}).get("nse") for split in splits}
-    median = {split: model.train["distribution"][split]["nse"]["median"] for split in splits}
+    median = {split: train.spread(split)["median"] for split in ("test", "validation")}
+    band = climate.band
     rows = {
-        "selected": _row(model, _number(scores["test"]), _number(scores["validation"]), "champion",
-                         mean_elasticity((climate or {}).get("rules") or {}), band),
-        "ensemble": _row(view, _number(block["test"]["nse"]), _number(block["validation"]["nse"]), "champion",
-                         mean_elasticity(((climate or {}).get("ensemble") or {}).get("rules") or {}), band),
-        "median_member": _row(model, _number(median["test"]), _number(median["validation"]), "median",
-                              _median_elasticity(climate), band),
+        "selected": _row(model, train.score("test"), train.score("validation"), "champion",
+                         climate.elasticity, band),
+        "ensemble": _row(view, train.ensemble_score("test"), train.ensemble_score("validation"), "champion",
+                         climate.ensemble_elasticity, band),
+        "median_member": _row(model, median["test"], median["validation"], "median",
+                              climate.median_elasticity, band),
     }
     ensemble, selected, typical = rows["ensemble"], rows["selected"], rows["median_member"]
     skilful = None if ensemble["test_nse"] is None else bool(
@@ -148,15 +126,15 @@ def model_ensemble(model: ModelInput, climate: Mapping | None, band: Mapping | N
     physics = _verdict(ensemble, selected)
     better, worse = (sum(v == word for v in physics.values()) for word in ("better", "worse"))
     physical = None if not physics else better > worse
-    return {"members": block["members"], **rows, "physics_vs_selected": physics,
+    return {"members": train.members, **rows, "physics_vs_selected": physics,
             "more_skilful": skilful, "more_physical": physical}
 
 
-def ensemble_comparison(models: Sequence[tuple[ModelInput, Mapping | None, Mapping | None]]) -> dict:
-    """``{per_model: {label: model_ensemble}, answer}`` for ``(model, climate entry, observed band)``."""
+def ensemble_comparison(models: Sequence[tuple[ModelInput, ClimateEntry | None]]) -> dict:
+    """``{per_model: {label: model_ensemble}, answer}`` for each ``(model, its climate entry)``."""
     per_model = {}
-    for model, climate, band in models:
-        entry = model_ensemble(model, climate, band)
+    for model, climate in models:
+        entry = model_ensemble(model, climate)
         if entry is not None:
             per_model[model.label] = entry
     return {"per_model": per_model, "answer": answer(per_model)}

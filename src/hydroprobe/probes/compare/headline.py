@@ -9,7 +9,7 @@ files and figures the report reads.
 
 from __future__ import annotations
 
-import numpy as np
+from hydroprobe.probes.compare.summaries import ClimateEntry, TrainSummary
 
 #: Headline keys, in the order `dvc exp show` puts them. ``nse``: test NSE of the selected
 #: replicate; ``nse_median``: over replicates; ``nse_ensemble``: of the replicates' mean
@@ -19,27 +19,18 @@ import numpy as np
 HEADLINE_KEYS = ("nse", "nse_median", "nse_ensemble", "from_nothing_mm", "recovered", "elasticity")
 
 
-def _elasticity(rules: dict) -> float | None:
-    """Mean elasticity of the champion over the whole-year precipitation scenarios."""
-    values = (rules.get("elasticity_in_observed_band") or {}).get("champion", {}).get("values") or {}
-    finite = [v for v in values.values() if v is not None and np.isfinite(v)]
-    return float(np.mean(finite)) if finite else None
+def headline(label: str, comparison: dict, climate: ClimateEntry | None, train: TrainSummary) -> dict:
+    """One model's headline from the comparison metrics and its own climate-probe entry.
 
-
-def headline(label: str, comparison: dict, climate: dict | None, climate_key: str, train: dict) -> dict:
-    """One model's headline from the comparison metrics and its own climate-probe metrics.
-
-    ``climate_key`` is the model's key under ``models`` in its ``probes_climate.json``;
     ``climate`` may be None when the climate probe was not run (its numbers are then null);
-    ``train`` is the model's ``train.json`` (its ``ensemble`` block, when it has replicates).
+    ``train`` is the model's ``train.json`` (its ensemble mean's score, when it has replicates).
     """
     model = comparison["per_model"][label]
-    rules = ((climate or {}).get("models") or {}).get(climate_key, {}).get("rules") or {}
     return {
         "nse": model["skill"]["test"]["nse"]["selected"],
         "nse_median": model["skill"]["test"]["nse"]["median"],
-        "nse_ensemble": train["ensemble"]["test"]["nse"] if "ensemble" in train else None,
+        "nse_ensemble": train.ensemble_score("test"),
         "from_nothing_mm": model["case1"]["flow_from_nothing_mm"],
         "recovered": model["case2"]["mass_recovered_mean"],
-        "elasticity": _elasticity(rules),
+        "elasticity": (climate or ClimateEntry()).elasticity,
     }

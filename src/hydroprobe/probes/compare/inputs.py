@@ -20,6 +20,7 @@ import pandas as pd
 from hydroprobe import layout
 from hydroprobe.errors import DataError
 from hydroprobe.models.kinds import ModelKind, kind_of
+from hydroprobe.probes.compare.summaries import TrainSummary
 
 TRAIN_FILE = layout.TRAIN_METRICS
 PAPER_FILE = layout.PAPER_METRICS
@@ -31,16 +32,16 @@ IMPORTED_DIR = Path("imported")
 class ModelInput:
     """One model's parsed outputs, labelled for tables and legends.
 
-    ``train`` is ``metrics/train.json``, ``paper`` ``metrics/probes_paper.json``
-    and ``case1`` ``plots/probes/case1.csv``, all as the model's own stages
-    wrote them. ``conserving`` says whether the model closes a water balance
+    ``train`` is ``metrics/train.json`` (a :class:`TrainSummary`; a dict is parsed into one),
+    ``paper`` ``metrics/probes_paper.json`` and ``case1`` ``plots/probes/case1.csv``, all as
+    the model's own stages wrote them. ``conserving`` says whether the model closes a water balance
     by construction, i.e. whether it may serve as a reference for the others.
     """
 
     label: str
     kind: str
     conserving: bool
-    train: dict
+    train: TrainSummary
     paper: dict
     case1: pd.DataFrame
 
@@ -48,6 +49,8 @@ class ModelInput:
         # Labels become JSON keys that DVC and MLflow flatten on dots.
         if not self.label or "." in self.label:
             raise ValueError(f"model label must be non-empty and contain no '.': {self.label!r}")
+        if not isinstance(self.train, TrainSummary):
+            object.__setattr__(self, "train", TrainSummary.from_json(self.train))
 
     @property
     def et_term(self) -> str:
@@ -89,7 +92,7 @@ def load_model_input(base: Path, label: str, kind: ModelKind) -> ModelInput:
         label=label,
         kind=kind.name,
         conserving=kind.conserving,
-        train=json.loads(files["train"].read_text()),
+        train=TrainSummary.from_json(json.loads(files["train"].read_text())),
         paper=json.loads(files["paper"].read_text()),
         case1=pd.read_csv(files["case1"]),
     )

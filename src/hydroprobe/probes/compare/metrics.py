@@ -13,13 +13,12 @@ JSON-ready (undefined numbers are ``None``) for ``metrics/comparison.json``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import numpy as np
 
 from hydroprobe.probes.compare.inputs import ModelInput
+from hydroprobe.probes.compare.summaries import Convergence, TrainSummary, finite
 from hydroprobe.probes.spread import spread
 from hydroprobe.probes.volumes import flow_volume_km3
 
@@ -57,21 +56,12 @@ CONVENTIONS = {
 }
 
 
-def _number(value: Any) -> float | None:
-    """A finite float, or None: JSON has no NaN and a missing term must not read as zero."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 def _stats(node: Mapping | None, scale: float = 1.0) -> dict[str, float | None]:
     """``{champion, median, p05, p95}`` of a spread leaf (None where absent), times ``scale``."""
     node = node or {}
-    values = {key: _number(node.get(key)) for key in STATS}
+    values = {key: finite(node.get(key)) for key in STATS}
     return {key: None if value is None else value * scale for key, value in values.items()}
 
 
@@ -99,7 +89,7 @@ def monotonicity(values: Sequence[float | None], tolerance: float = 1e-9) -> str
     Steps smaller than ``tolerance`` × the largest magnitude count as flat, so
     float noise in a constant series does not read as a trend.
     """
-    numbers = [_number(v) for v in values]
+    numbers = [finite(v) for v in values]
     if len(numbers) < 2 or any(v is None for v in numbers):
         return "undefined"
     array = np.asarray(numbers, dtype=np.float64)
@@ -118,19 +108,11 @@ def is_monotonic(values: Sequence[float | None], tolerance: float = 1e-9) -> boo
     return monotonicity(values, tolerance) in MONOTONIC
 
 
-def skill(train: Mapping) -> dict[str, dict[str, dict[str, float | None]]]:
-    """``{split: {score: {selected, median, p05, p95}}}`` from a ``metrics/train.json`` dict."""
-    selected, distribution = train.get("selected", {}), train.get("distribution", {})
-    out: dict[str, dict[str, dict[str, float | None]]] = {}
-    for split in SPLITS:
-        out[split] = {}
-        for score in SCORES:
-            spread_node = distribution.get(split, {}).get(score, {})
-            out[split][score] = {
-                "selected": _number(selected.get(split, {}).get(score)),
-                **{key: _number(spread_node.get(key)) for key in ("median", "p05", "p95")},
-            }
-    return out
+def skill(train: TrainSummary) -> dict[str, dict[str, dict[str, float | None]]]:
+    """``{split: {score: {selected, median, p05, p95}}}`` of a model's ``metrics/train.json``."""
+    return {split: {score: {"selected": train.score(split, score), **train.spread(split, score)}
+                    for score in SCORES}
+            for split in SPLITS}
 
 
 def yearly_volumes_km3(model: ModelInput, scenario: str = CASE1_SCENARIO) -> list[float]:
@@ -171,11 +153,11 @@ def case1_summary(model: ModelInput) -> dict:
 def _share(term: Mapping | None, added: Mapping | None) -> dict[str, float | None]:
     """A balance term as a share of the added water: champion, and spread over replicate shares."""
     term, added = term or {}, added or {}
-    champion = _positive_ratio(_number(term.get("champion")), _number(added.get("champion")))
+    champion = _positive_ratio(finite(term.get("champion")), finite(added.get("champion")))
     pairs = zip(term.get("replicates") or [], added.get("replicates") or [], strict=False)
-    shares = [s for s in (_positive_ratio(_number(t), _number(a)) for t, a in pairs) if s is not None]
+    shares = [s for s in (_positive_ratio(finite(t), finite(a)) for t, a in pairs) if s is not None]
     band = spread(shares) if shares else dict.fromkeys(("median", "p05", "p95"))
-    return {"champion": champion, **{key: _number(value) for key, value in band.items()}}
+    return {"champion": champion, **{key: finite(value) for key, value in band.items()}}
 
 
 def case2_level_keys(paper: Mapping) -> list[str]:
@@ -191,7 +173,7 @@ def case2_level_keys(paper: Mapping) -> list[str]:
 def case2_summary(model: ModelInput) -> dict:
     """Recovered fraction, balance (mm, km³) and shares per level, and their behaviour over levels."""
     paper, case2 = model.paper, model.paper["case2"]
-    runoff_ratio = _number(paper["observed"].get("runoff_ratio"))
+    runoff_ratio = finite(paper["observed"].get("runoff_ratio"))
     keys = case2_level_keys(paper)
     levels: dict[str, dict] = {}
     for key in keys:
@@ -221,7 +203,7 @@ def case2_summary(model: ModelInput) -> dict:
         "mass_recovered_monotonic": is_monotonic(recovered, RECOVERY_STEP),
         "flow_increase_trend": monotonicity(increase),
         "peak_grows_monotonically": peak.get("champion"),
-        "peak_grows_monotonically_fraction": _number(peak.get("fraction_true")),
+        "peak_grows_monotonically_fraction": finite(peak.get("fraction_true")),
         "share_means": {
             f"{term}_share": _mean([levels[key][f"{term}_share"]["champion"] for key in keys])
             for term in SHARE_TERMS
@@ -255,20 +237,19 @@ def relative_recovery(model: Mapping, reference: Mapping) -> dict:
     }
 
 
-def trust(train: Mapping, skill_floor: float) -> dict:
+def trust(train: TrainSummary, skill_floor: float) -> dict:
     """Whether a model's numbers can carry a verdict: finished training, and skilful enough.
 
     ``converged`` is None for a model without convergence evidence (an imported one).
     """
-    convergence = train.get("convergence") or {}
-    selected = convergence.get("selected") or {}
-    validation = _number(train.get("selected", {}).get("validation", {}).get("nse"))
+    convergence = train.convergence or Convergence()
+    validation = train.score("validation")
     return {
-        "converged": selected.get("converged"),
-        "best": selected.get("best"),
-        "budget": convergence.get("budget"),
-        "unit": convergence.get("unit"),
-        "train_further": convergence.get("train_further"),
+        "converged": convergence.converged,
+        "best": convergence.best,
+        "budget": convergence.budget,
+        "unit": convergence.unit,
+        "train_further": convergence.train_further,
         "validation_nse": validation,
         "skill_floor": skill_floor,
         "below_skill_floor": validation is not None and validation < skill_floor,
@@ -319,14 +300,14 @@ def comparison_metrics(models: Sequence[ModelInput], skill_floor: float = 0.6) -
         "models": labels,
         "conventions": CONVENTIONS,
         "observed": {
-            "runoff_ratio": _number(observed.get("runoff_ratio")),
-            "melt_flow_excluding_peaks_m3s": _number(observed.get("melt_flow_excluding_peaks_m3s")),
-            "area_km2": _number(observed.get("area_km2")),
+            "runoff_ratio": finite(observed.get("runoff_ratio")),
+            "melt_flow_excluding_peaks_m3s": finite(observed.get("melt_flow_excluding_peaks_m3s")),
+            "area_km2": finite(observed.get("area_km2")),
         },
         "levels": {
             key: {
-                "value": _number(first["levels"][key].get("value")),
-                "precipitation_mm_d": _number(first["levels"][key].get("precipitation_mm_d")),
+                "value": finite(first["levels"][key].get("value")),
+                "precipitation_mm_d": finite(first["levels"][key].get("precipitation_mm_d")),
             }
             for key in case2_level_keys(first)
         },
