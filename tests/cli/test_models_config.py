@@ -10,7 +10,7 @@ from hydroprobe.cli.common import StageContext, model_keys
 from hydroprobe.errors import ConfigError
 from hydroprobe.layout import Layout
 from hydroprobe.probes.hypothetical import spinup_years
-from hydroprobe.tracking.store import registered_model_name
+from hydroprobe.tracking.registry import registered_model_name
 
 
 @pytest.fixture

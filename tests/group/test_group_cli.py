@@ -6,6 +6,7 @@ import json
 
 import pytest
 import torch
+import yaml
 
 from hydroprobe.cli.main import main
 from tests.group.conftest import GAUGES, make_group_project
@@ -110,12 +111,13 @@ def test_single_basin_gauges_outside_the_group_are_refused(tmp_path, shared_data
 def test_single_basin_train_refuses_the_regional_model_type(tmp_path, shared_data, params, monkeypatch,
                                                            capsys) -> None:
     root = make_group_project(tmp_path / "p", shared_data, params)
-    text = (root / "params.yaml").read_text().replace("type: lstm", "type: regional_lstm", 1)
-    (root / "params.yaml").write_text(text)
+    config = yaml.safe_load((root / "params.yaml").read_text())
+    config["models"]["lstm"]["model"]["type"] = "regional_lstm"
+    (root / "params.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     monkeypatch.chdir(root)
     assert main(["train"]) == 2
-    assert ("params.yaml: model.type regional_lstm is trained over a basin group by `hydroprobe group train`"
-            in capsys.readouterr().err)
+    assert ("params.yaml: models.lstm.model.type regional_lstm is trained over a basin group by "
+            "`hydroprobe group train`" in capsys.readouterr().err)
 
 
 def test_a_standardized_single_basin_baseline_is_refused(tmp_path, shared_data, params) -> None:

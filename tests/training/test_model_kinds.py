@@ -21,7 +21,7 @@ from hydroprobe.models import kinds
 from hydroprobe.models.kinds import KINDS, ModelKind, build_model, kind_of
 from hydroprobe.probes.compare.inputs import ModelInput
 from hydroprobe.tracking.fits import FITS, fit_for
-from hydroprobe.tracking.store import registered_model_name
+from hydroprobe.tracking.registry import registered_model_name
 from hydroprobe.training.config import ModelConfig, TrainConfig
 from hydroprobe.training.fingerprint import PACKAGE_ROOT, resolve_engine, training_code
 from hydroprobe.training.replicates import train_replicates

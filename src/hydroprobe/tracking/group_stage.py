@@ -266,7 +266,7 @@ def load_regional_champion(root: Path, group_id: str) -> tuple[str, str, dict, d
     """Name, version, spec and weights of ``@champion``, and every replicate of its training run."""
     store.configure(root)
     client = MlflowClient()
-    name = store.registered_model_name(group_id, MODEL_KEY)
+    name = registry.registered_model_name(group_id, MODEL_KEY)
     version = client.get_model_version_by_alias(name, "champion")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(mlflow.artifacts.download_artifacts(f"models:/{name}@champion", dst_path=tmp))

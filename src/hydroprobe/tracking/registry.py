@@ -34,10 +34,22 @@ from hydroprobe.tracking import ensemble_version, store
 SPEC_FILE = "model_spec.json"
 WEIGHTS_FILE = "state_dict.pt"
 
+#: The model key whose registered name carries no suffix: the paper's LSTM was registered as
+#: ``hydroprobe-<basin>`` before models became peers, and stores made then must keep loading.
+UNSUFFIXED_MODEL = "lstm"
 
-def _read_json(path: Path, stage: str) -> dict:
+
+def registered_model_name(basin_id: str, model_key: str = "") -> str:
+    """``hydroprobe-<basin>-<model_key>``; ``hydroprobe-<basin>`` for the paper's LSTM (or no key)."""
+    if model_key in ("", UNSUFFIXED_MODEL):
+        return f"hydroprobe-{basin_id}"
+    return f"hydroprobe-{basin_id}-{model_key}"
+
+
+def _read_train_run(path: Path, model_key: str) -> dict:
     if not path.is_file():
-        raise HydroprobeError(f"{path} is missing; run the '{stage}' stage first (dvc repro {stage})")
+        raise HydroprobeError(f"{path} is missing; train the model first: `hydroprobe train --model "
+                              f"{model_key}` (or `dvc repro model_train@{model_key}`)")
     return json.loads(path.read_text())
 
 
@@ -50,7 +62,7 @@ def _download_weights(run_id: str) -> dict:
 
 
 def register(
-    root: Path, basin_id: str, model_key: str = store.UNSUFFIXED_MODEL, candidate: str = "selected"
+    root: Path, basin_id: str, model_key: str = UNSUFFIXED_MODEL, candidate: str = "selected"
 ) -> dict:
     """Log the selected replicate as an MLflow model, register it, alias ``challenger``.
 
@@ -61,9 +73,9 @@ def register(
     rebuilds it (Raven runs it; there is nothing to pickle).
     """
     layout = Layout(root, basin_id, model_key)
-    run = _read_json(layout.train_run, "train")
+    run = _read_train_run(layout.train_run, model_key)
     store.configure(root)
-    name = store.registered_model_name(basin_id, model_key)
+    name = registered_model_name(basin_id, model_key)
     existing = _same_recipe_version(name, run)
     if existing is not None:  # same recipe, data and seed: identical weights, no new version
         return _with_ensemble(layout, _record_registration(layout, name, existing, run), run, candidate)
@@ -166,12 +178,12 @@ def _version_nse(version) -> float:
 
 def promote(
     root: Path, basin_id: str, version: str | None = None, force: bool = False,
-    model_key: str = store.UNSUFFIXED_MODEL,
+    model_key: str = UNSUFFIXED_MODEL,
 ) -> dict:
     """Move ``champion`` to ``version`` (default: the challenger) if it beats the champion."""
     store.configure(root)
     client = MlflowClient()
-    name = store.registered_model_name(basin_id, model_key)
+    name = registered_model_name(basin_id, model_key)
     try:
         candidate = (client.get_model_version(name, version) if version
                      else client.get_model_version_by_alias(name, "challenger"))
@@ -225,12 +237,12 @@ def _simulator(name: str, spec: dict, state: dict) -> DischargeSimulator:
 
 
 def load_probe_models(
-    basin_id: str, alias: str = "champion", root: Path | None = None, model_key: str = store.UNSUFFIXED_MODEL
+    basin_id: str, alias: str = "champion", root: Path | None = None, model_key: str = UNSUFFIXED_MODEL
 ) -> ProbeModels:
     """Load ``models:/<registered name>@<alias>`` and its sibling replicates, weights-only."""
     store.configure(root)
     client = MlflowClient()
-    name = store.registered_model_name(basin_id, model_key)
+    name = registered_model_name(basin_id, model_key)
     try:
         version = client.get_model_version_by_alias(name, alias)
     except MlflowException as error:

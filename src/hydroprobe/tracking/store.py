@@ -154,18 +154,6 @@ def experiment_name(basin_id: str) -> str:
     return f"hydroprobe-{basin_id}"
 
 
-#: The model key whose registered name carries no suffix: the paper's LSTM was registered as
-#: ``hydroprobe-<basin>`` before models became peers, and stores made then must keep loading.
-UNSUFFIXED_MODEL = "lstm"
-
-
-def registered_model_name(basin_id: str, model_key: str = "") -> str:
-    """``hydroprobe-<basin>-<model_key>``; ``hydroprobe-<basin>`` for the paper's LSTM (or no key)."""
-    if model_key in ("", UNSUFFIXED_MODEL):
-        return f"hydroprobe-{basin_id}"
-    return f"hydroprobe-{basin_id}-{model_key}"
-
-
 def newest_version(name: str, matches: Callable[[dict[str, str]], bool]) -> str | None:
     """The newest version of registered model ``name`` whose tags satisfy ``matches`` (None if none).
 
