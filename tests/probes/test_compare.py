@@ -13,6 +13,7 @@ every expected number below is computed here from the inputs, not typed in.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import math
 import shutil
@@ -37,6 +38,7 @@ from hydroprobe.probes.compare import (
     write_comparison_figures,
 )
 from hydroprobe.probes.compare.metrics import CASE1_SCENARIO, RECOVERY_STEP, case2_level_keys
+from hydroprobe.probes.compare.summaries import TrainSummary
 from hydroprobe.probes.paper import ProbeSettings, run_paper_probes
 from hydroprobe.probes.water_balance import TERMS
 
@@ -93,7 +95,7 @@ def _conserving_paper(paper: dict, recovered_by_level: dict[str, float], et_frac
     return paper
 
 
-def _single_run(paper: dict, train: dict) -> tuple[dict, dict]:
+def _single_run(paper: dict, train: TrainSummary) -> tuple[dict, TrainSummary]:
     """Drop every replicate spread, as for a conceptual model calibrated once."""
 
     def strip(node):
@@ -103,8 +105,7 @@ def _single_run(paper: dict, train: dict) -> tuple[dict, dict]:
             return {key: strip(value) for key, value in node.items()}
         return node
 
-    train = {key: value for key, value in train.items() if key != "distribution"}
-    return strip(copy.deepcopy(paper)), train
+    return strip(copy.deepcopy(paper)), dataclasses.replace(train, distribution={})
 
 
 def _draining(frame: pd.DataFrame, factor: float) -> pd.DataFrame:
@@ -118,11 +119,12 @@ def _draining(frame: pd.DataFrame, factor: float) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def models(lstm: ModelInput) -> list[ModelInput]:
-    runoff = lstm.paper["observed"]["runoff_ratio"]
+    runoff = lstm.paper.raw["observed"]["runoff_ratio"]
     keys = case2_level_keys(lstm.paper)
-    mclstm_paper = _conserving_paper(lstm.paper, dict.fromkeys(keys, runoff), et_fraction=0.3)
+    mclstm_paper = _conserving_paper(lstm.paper.raw, dict.fromkeys(keys, runoff), et_fraction=0.3)
     rising = {key: runoff * (1 + 0.1 * i) for i, key in enumerate(keys)}
-    gr4j_paper, gr4j_train = _single_run(_conserving_paper(lstm.paper, rising, et_fraction=0.8), lstm.train)
+    gr4j_paper, gr4j_train = _single_run(
+        _conserving_paper(lstm.paper.raw, rising, et_fraction=0.8), lstm.train)
     gr4j_frame = _draining(lstm.case1, 0.25).drop(
         columns=[c for c in lstm.case1 if c.endswith(("_p05", "_p95"))]
     )
@@ -140,10 +142,10 @@ def metrics(models: list[ModelInput]) -> dict:
 
 def test_loader_reads_the_committed_lstm_outputs(lstm: ModelInput, repo_root: Path, tmp_path: Path) -> None:
     assert (
-        lstm.train["selected"]["test"]["nse"]
+        lstm.train.score("test")
         == json.loads((repo_root / "models/lstm/metrics/train.json").read_text())["selected"]["test"]["nse"]
     )
-    assert "water_balance" in lstm.paper["case2"]["level_0p3"]
+    assert "water_balance" in lstm.paper.raw["case2"]["level_0p3"]
     assert COLUMN in lstm.case1 and len(lstm.case1) % 365 == 0
     with pytest.raises(DataError, match=r"models/mclstm/metrics/train\.json"):
         load_model_input(Layout(tmp_path, "salmon_river", "mclstm").out_root, "MC-LSTM", kind_of("mclstm"))
@@ -169,29 +171,29 @@ def test_relative_recovery_matches_hand_computed_ratios(models: list[ModelInput]
     for reference in references:
         ratios = metrics["relative_recovery"]["LSTM"][reference.label]
         expected = [
-            lstm.paper["case2"][key]["mass_recovered"]["champion"]
-            / reference.paper["case2"][key]["mass_recovered"]["champion"]
+            lstm.paper.raw["case2"][key]["mass_recovered"]["champion"]
+            / reference.paper.raw["case2"][key]["mass_recovered"]["champion"]
             for key in keys
         ]
         assert [ratios["levels"][key]["champion"] for key in keys] == pytest.approx(expected, rel=1e-12)
         recovered = [
-            (lstm.paper["case2"][key]["mass_recovered"]["champion"],
-             reference.paper["case2"][key]["mass_recovered"]["champion"]) for key in keys
+            (lstm.paper.raw["case2"][key]["mass_recovered"]["champion"],
+             reference.paper.raw["case2"][key]["mass_recovered"]["champion"]) for key in keys
         ]
         overall = sum(m for m, _ in recovered) / sum(r for _, r in recovered)
         assert ratios["champion_all_levels"] == pytest.approx(overall, rel=1e-12)
     # the MC-LSTM-like reference has replicates: median over median
     mc = references[0]
-    median = sum(lstm.paper["case2"][k]["mass_recovered"]["median"] for k in keys) / sum(
-        mc.paper["case2"][k]["mass_recovered"]["median"] for k in keys
+    median = sum(lstm.paper.raw["case2"][k]["mass_recovered"]["median"] for k in keys) / sum(
+        mc.paper.raw["case2"][k]["mass_recovered"]["median"] for k in keys
     )
     assert metrics["relative_recovery"]["LSTM"]["MC-LSTM"]["median_all_levels"] == pytest.approx(median)
     # the single-run reference has none
     assert metrics["relative_recovery"]["LSTM"]["GR4J-CemaNeige"]["median_all_levels"] is None
-    runoff = lstm.paper["observed"]["runoff_ratio"]
+    runoff = lstm.paper.raw["observed"]["runoff_ratio"]
     over = metrics["per_model"]["LSTM"]["case2"]["recovered_over_runoff_ratio"]
     for key in keys:
-        assert over[key] == pytest.approx(lstm.paper["case2"][key]["mass_recovered"]["champion"] / runoff)
+        assert over[key] == pytest.approx(lstm.paper.raw["case2"][key]["mass_recovered"]["champion"] / runoff)
 
 
 def test_case2_balance_shares_and_trends(models: list[ModelInput], metrics: dict) -> None:
@@ -199,11 +201,11 @@ def test_case2_balance_shares_and_trends(models: list[ModelInput], metrics: dict
     keys = case2_level_keys(lstm.paper)
     for model in models:
         summary = metrics["per_model"][model.label]["case2"]
-        recovered = [model.paper["case2"][k]["mass_recovered"]["champion"] for k in keys]
+        recovered = [model.paper.raw["case2"][k]["mass_recovered"]["champion"] for k in keys]
         assert summary["mass_recovered_trend"] == monotonicity(recovered, RECOVERY_STEP)
         assert summary["mass_recovered_mean"] == pytest.approx(np.mean(recovered))
         for key in keys:
-            balance = model.paper["case2"][key]["water_balance"]
+            balance = model.paper.raw["case2"][key]["water_balance"]
             level = summary["levels"][key]
             for term in TERMS:
                 for unit in ("mm", "km3"):
@@ -222,7 +224,7 @@ def test_case2_balance_shares_and_trends(models: list[ModelInput], metrics: dict
     assert metrics["per_model"]["GR4J-CemaNeige"]["case2"]["mass_recovered_trend"] == "increasing"
     assert metrics["per_model"]["MC-LSTM"]["case2"]["share_means"]["residual_share"] == pytest.approx(0.0)
     # share spread over replicates: the real LSTM's residual share per replicate
-    level = lstm.paper["case2"]["level_1p5"]["water_balance"]
+    level = lstm.paper.raw["case2"]["level_1p5"]["water_balance"]
     shares = np.divide(level["residual_mm"]["replicates"], level["added_mm"]["replicates"])
     assert lstm_summary["levels"]["level_1p5"]["residual_share"]["median"] == pytest.approx(np.median(shares))
 
@@ -230,13 +232,13 @@ def test_case2_balance_shares_and_trends(models: list[ModelInput], metrics: dict
 def test_case1_peak_and_flow_from_nothing(models: list[ModelInput], metrics: dict) -> None:
     for model in models:
         case1 = metrics["per_model"][model.label]["case1"]
-        node = model.paper["case1"][CASE1_SCENARIO]
+        node = model.paper.raw["case1"][CASE1_SCENARIO]
         assert case1["peak_flow_m3s"]["champion"] == node["peak_flow_m3s"]["champion"]
         frame = model.case1
         years = sorted(frame["year"].unique())
         volumes = [frame.loc[frame["year"] == y, COLUMN].sum() * 86_400 / 1e9 for y in years]
         assert case1["annual_volume_km3"] == pytest.approx(volumes)
-        area = model.paper["observed"]["area_km2"]
+        area = model.paper.raw["observed"]["area_km2"]
         assert case1["flow_from_nothing_mm"] == pytest.approx(volumes[-1] * 1e6 / area)
         # a ratio to a first year without positive flow is undefined (a tiny LSTM can even flow backwards)
         expected = volumes[-1] / volumes[0] if volumes[0] > 0 else None
@@ -253,8 +255,8 @@ def test_case1_peak_and_flow_from_nothing(models: list[ModelInput], metrics: dic
         assert mclstm_ratio == pytest.approx(0.5 * lstm_ratio)
 
 
-def test_skill_and_json(models: list[ModelInput], metrics: dict) -> None:
-    train = models[0].train
+def test_skill_and_json(models: list[ModelInput], metrics: dict, lstm_base: Path) -> None:
+    train = json.loads((lstm_base / "metrics/train.json").read_text())  # as the train stage wrote it
     skill = metrics["per_model"]["LSTM"]["skill"]
     for split in ("train", "validation", "test"):
         for score in ("nse", "kge"):
@@ -263,7 +265,7 @@ def test_skill_and_json(models: list[ModelInput], metrics: dict) -> None:
     assert metrics["per_model"]["GR4J-CemaNeige"]["skill"]["test"]["nse"]["median"] is None
     text = json.dumps(metrics, allow_nan=False)
     assert json.loads(text)["models"] == ["LSTM", "MC-LSTM", "GR4J-CemaNeige"]
-    assert metrics["observed"]["runoff_ratio"] == models[0].paper["observed"]["runoff_ratio"]
+    assert metrics["observed"]["runoff_ratio"] == models[0].paper.raw["observed"]["runoff_ratio"]
     assert not any("." in key for key in _keys(metrics))  # DVC and MLflow flatten on dots
 
 
@@ -289,15 +291,15 @@ def test_markdown_states_the_computed_numbers(
         assert f"| LSTM ÷ {reference} |" in text
     lstm = models[0]
     recovered_mean = np.mean(
-        [lstm.paper["case2"][k]["mass_recovered"]["champion"] for k in case2_level_keys(lstm.paper)]
+        [lstm.paper.raw["case2"][k]["mass_recovered"]["champion"] for k in case2_level_keys(lstm.paper)]
     )
     assert f"(mean {recovered_mean:.0%})" in text
-    assert f"observed runoff ratio of {lstm.paper['observed']['runoff_ratio']:.0%}" in text
-    peak = lstm.paper["case1"][CASE1_SCENARIO]["peak_flow_m3s"]["champion"]
+    assert f"observed runoff ratio of {lstm.paper.raw['observed']['runoff_ratio']:.0%}" in text
+    peak = lstm.paper.raw["case1"][CASE1_SCENARIO]["peak_flow_m3s"]["champion"]
     assert f"peaks at {peak:,.1f} m³/s" in text
-    flow = lstm.paper["case2"]["level_1p5"]["water_balance"]["flow_mm"]
+    flow = lstm.paper.raw["case2"]["level_1p5"]["water_balance"]["flow_mm"]
     assert f"{flow['champion']:+,.0f} [{flow['p05']:+,.0f}, {flow['p95']:+,.0f}]" in text
-    flow_km3 = lstm.paper["case2"]["level_1p5"]["water_balance"]["flow_km3"]["champion"]
+    flow_km3 = lstm.paper.raw["case2"]["level_1p5"]["water_balance"]["flow_km3"]["champion"]
     assert f"{flow_km3:+.3f}" in text
 
     two = comparison_markdown(comparison_metrics(models[:2]), {}, tmp_path)
@@ -331,7 +333,7 @@ def test_balance_bars_plot_the_champion_terms(models: list[ModelInput], tmp_path
         for patch in ax.patches:
             drawn.setdefault(patch.get_gid(), []).append(patch.get_height())
         for term in ("flow", "et", "storage_change", "residual"):
-            expected = [model.paper["case2"][k]["water_balance"][f"{term}_mm"]["champion"] for k in keys]
+            expected = [model.paper.raw["case2"][k]["water_balance"][f"{term}_mm"]["champion"] for k in keys]
             assert plotted.values[model.label][term] == expected
             if any(v is None for v in expected):
                 assert term not in drawn  # unreported, so not drawn as zero
@@ -349,7 +351,7 @@ def test_case1_hydrographs_share_one_axis(models: list[ModelInput], tmp_path: Pa
         has_band = f"{COLUMN}_p05" in model.case1
         assert ("p05" in plotted.values[model.label]) == has_band
     assert "p05" not in plotted.values["GR4J-CemaNeige"]
-    melt = models[0].paper["observed"]["melt_flow_excluding_peaks_m3s"]
+    melt = models[0].paper.raw["observed"]["melt_flow_excluding_peaks_m3s"]
     assert plotted.values["observed_melt_flow_m3s"]["value"] == melt
     written = write_comparison_figures(models, tmp_path / "figures")
     assert all(path.is_file() and path.stat().st_size > 0 for path in written.values())

@@ -80,12 +80,12 @@ def test_ensemble_beside_the_selected_replicate(lstm_base: Path) -> None:
     assert selected["test_nse"] == written["selected"]["test"]["nse"]
     assert typical["test_nse"] == written["distribution"]["test"]["nse"]["median"]
     # Case 1 flow from nothing: the last simulated year of the ensemble column, in mm over the basin
-    frame, area = model.case1, model.paper["observed"]["area_km2"]
+    frame, area = model.case1, model.paper.raw["observed"]["area_km2"]
     last = frame[frame["year"] == frame["year"].max()]
     by_hand = flow_volume_km3(last["observed_climatology_discharge_m3s_ensemble"]) * 1e6 / area
     assert ensemble["flow_from_nothing_mm"] == pytest.approx(by_hand, rel=1e-5)
     assert ensemble["flow_from_nothing_mm"] != pytest.approx(selected["flow_from_nothing_mm"], rel=1e-3)
-    recovered = [level["mass_recovered"] for key, level in model.paper["ensemble"]["case2"].items()
+    recovered = [level["mass_recovered"] for key, level in model.paper.raw["ensemble"]["case2"].items()
                  if isinstance(level, dict) and "mass_recovered" in level]
     assert ensemble["recovered_mean"] == pytest.approx(np.mean(recovered), rel=1e-9)
     assert ensemble["elasticity"] == pytest.approx(mean_elasticity(entry_climate["ensemble"]["rules"]))
@@ -108,7 +108,7 @@ def test_ensemble_beside_the_selected_replicate(lstm_base: Path) -> None:
 
 def test_models_without_an_ensemble_are_left_out(lstm_base: Path) -> None:
     model = load_model_input(lstm_base, "LSTM", kind_of("lstm"))
-    without = dataclasses.replace(model, paper={k: v for k, v in model.paper.items() if k != "ensemble"})
+    without = dataclasses.replace(model, paper={k: v for k, v in model.paper.raw.items() if k != "ensemble"})
     comparison = ensemble_comparison([(without, None)])
     assert comparison["per_model"] == {}
     assert "No compared model has a replicate ensemble" in ensemble_markdown(comparison)

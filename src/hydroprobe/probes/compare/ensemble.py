@@ -26,6 +26,7 @@ import numpy as np
 
 from hydroprobe.probes.compare.inputs import ModelInput
 from hydroprobe.probes.compare.metrics import case1_summary, case2_summary
+from hydroprobe.probes.compare.paper_summary import PaperSummary
 from hydroprobe.probes.compare.summaries import ClimateEntry
 
 #: Physics yardsticks: (key, label, unit style, resolution); for each, a smaller magnitude is more
@@ -53,11 +54,11 @@ def with_champion(tree: Any, values: Any) -> Any:
 
 def ensemble_view(model: ModelInput) -> ModelInput | None:
     """The model as its ensemble mean (paper numbers and Case 1 columns swapped in); None without one."""
-    ensemble = model.paper.get("ensemble")
-    if not ensemble:
+    raw = model.paper.raw
+    if not model.paper.has_ensemble:
         return None
-    swapped = {case: with_champion(model.paper[case], ensemble[case]) for case in ("case1", "case2")}
-    paper = {**model.paper, **swapped}
+    swapped = {case: with_champion(raw[case], raw["ensemble"][case]) for case in ("case1", "case2")}
+    paper = PaperSummary.from_json({**raw, **swapped})
     frame = model.case1.copy()
     for column in [c for c in frame.columns if c.endswith("_discharge_m3s_ensemble")]:
         frame[column.removesuffix("_ensemble")] = frame[column]

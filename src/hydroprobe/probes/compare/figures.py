@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 
 from hydroprobe.layout import COMPARE_FIGURES
 from hydroprobe.probes.compare.inputs import ModelInput
-from hydroprobe.probes.compare.metrics import CASE1_SCENARIO, case2_level_keys
+from hydroprobe.probes.compare.metrics import CASE1_SCENARIO
 
 FIGURES = COMPARE_FIGURES
 
@@ -63,13 +63,10 @@ def _term_label(term: str, model: ModelInput) -> str:
 
 def _balance_values(model: ModelInput) -> tuple[list[str], dict[str, list[float | None]]]:
     """Level keys and the champion's mm of each balance term (None: the model cannot report it)."""
-    case2 = model.paper["case2"]
-    keys = [key for key in case2_level_keys(model.paper) if "water_balance" in case2[key]]
-    values = {
-        term: [case2[key]["water_balance"][f"{term}_mm"]["champion"] for key in keys]
-        for term in ("added", *BALANCE_STACK)
-    }
-    return keys, values
+    levels = [level for level in model.paper.levels if level.balance]
+    values = {term: [level.term(f"{term}_mm").champion for level in levels]
+              for term in ("added", *BALANCE_STACK)}
+    return [level.key for level in levels], values
 
 
 def _balance_panel(ax: Axes, model: ModelInput, keys: list[str], values: dict[str, list]) -> None:
@@ -88,9 +85,9 @@ def _balance_panel(ax: Axes, model: ModelInput, keys: list[str], values: dict[st
     ax.scatter(x, added, marker="_", s=500, color="black", label="added precipitation", zorder=3)
     ax.axhline(0, color="grey", linewidth=0.8)
     ax.margins(y=0.08)  # room above the added-precipitation tick
-    levels = model.paper["levels"]
-    ax.set_xticks(x, [f"{levels[key]['value']:g}" for key in keys])
-    ax.set_xlabel(f"level ({model.paper['settings'].get('level_units', '')})", fontsize=8)
+    values_by_key = {level.key: level.value for level in model.paper.levels}
+    ax.set_xticks(x, [f"{values_by_key[key]:g}" for key in keys])
+    ax.set_xlabel(f"level ({model.paper.level_units})", fontsize=8)
     ax.set_title(f"{model.label}{' (conserving)' if model.conserving else ''}", fontsize=9)
     ax.legend(fontsize=7, loc="upper left")
 
@@ -145,7 +142,7 @@ def case1_hydrographs(models: Sequence[ModelInput], path: Path) -> PlottedFigure
             ax.fill_between(values["day"], values["p05"], values["p95"], color=color, alpha=0.2, linewidth=0)
         ax.plot(values["day"], values["champion"], color=color, linewidth=1.3, label=model.label)
         drawn[model.label] = values
-    melt_flow = models[0].paper.get("observed", {}).get("melt_flow_excluding_peaks_m3s") if models else None
+    melt_flow = models[0].paper.melt_flow_m3s if models else None
     if melt_flow is not None:
         ax.axhline(
             melt_flow,

@@ -20,6 +20,7 @@ import pandas as pd
 from hydroprobe import layout
 from hydroprobe.errors import DataError
 from hydroprobe.models.kinds import ModelKind, kind_of
+from hydroprobe.probes.compare.paper_summary import PaperSummary
 from hydroprobe.probes.compare.summaries import TrainSummary
 
 TRAIN_FILE = layout.TRAIN_METRICS
@@ -33,16 +34,17 @@ class ModelInput:
     """One model's parsed outputs, labelled for tables and legends.
 
     ``train`` is ``metrics/train.json`` (a :class:`TrainSummary`; a dict is parsed into one),
-    ``paper`` ``metrics/probes_paper.json`` and ``case1`` ``plots/probes/case1.csv``, all as
-    the model's own stages wrote them. ``conserving`` says whether the model closes a water balance
-    by construction, i.e. whether it may serve as a reference for the others.
+    ``paper`` ``metrics/probes_paper.json`` (a :class:`PaperSummary`, likewise) and ``case1``
+    ``plots/probes/case1.csv``, all as the model's own stages wrote them. ``conserving`` says
+    whether the model closes a water balance by construction, i.e. whether it may serve as a
+    reference for the others.
     """
 
     label: str
     kind: str
     conserving: bool
     train: TrainSummary
-    paper: dict
+    paper: PaperSummary
     case1: pd.DataFrame
 
     def __post_init__(self) -> None:
@@ -51,6 +53,8 @@ class ModelInput:
             raise ValueError(f"model label must be non-empty and contain no '.': {self.label!r}")
         if not isinstance(self.train, TrainSummary):
             object.__setattr__(self, "train", TrainSummary.from_json(self.train))
+        if not isinstance(self.paper, PaperSummary):
+            object.__setattr__(self, "paper", PaperSummary.from_json(self.paper))
 
     @property
     def et_term(self) -> str:
@@ -93,6 +97,6 @@ def load_model_input(base: Path, label: str, kind: ModelKind) -> ModelInput:
         kind=kind.name,
         conserving=kind.conserving,
         train=TrainSummary.from_json(json.loads(files["train"].read_text())),
-        paper=json.loads(files["paper"].read_text()),
+        paper=PaperSummary.from_json(json.loads(files["paper"].read_text())),
         case1=pd.read_csv(files["case1"]),
     )

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from hydroprobe.probes.compare.inputs import ModelInput
+from hydroprobe.probes.compare.paper_summary import PaperSummary, Spread
 from hydroprobe.probes.compare.summaries import Convergence, TrainSummary, finite
 from hydroprobe.probes.spread import spread
 from hydroprobe.probes.volumes import flow_volume_km3
@@ -30,7 +31,6 @@ CASE1_SCENARIO = "observed_climatology"
 BALANCE_TERMS = ("added", "flow", "et", "storage_change", "residual")
 #: The terms stated as a share of the added water.
 SHARE_TERMS = ("flow", "et", "storage_change", "residual")
-STATS = ("champion", "median", "p05", "p95")
 #: Monotonicity verdicts that count as monotonic.
 MONOTONIC = ("increasing", "decreasing", "constant")
 
@@ -55,14 +55,6 @@ CONVENTIONS = {
     "recovered_over_runoff_ratio": "mass recovered / observed training-period runoff ratio",
 }
 
-
-
-
-def _stats(node: Mapping | None, scale: float = 1.0) -> dict[str, float | None]:
-    """``{champion, median, p05, p95}`` of a spread leaf (None where absent), times ``scale``."""
-    node = node or {}
-    values = {key: finite(node.get(key)) for key in STATS}
-    return {key: None if value is None else value * scale for key, value in values.items()}
 
 
 def _mean(values: Sequence[float | None]) -> float | None:
@@ -127,21 +119,23 @@ def yearly_volumes_km3(model: ModelInput, scenario: str = CASE1_SCENARIO) -> lis
 
 def case1_summary(model: ModelInput) -> dict:
     """Peak, timing and the flow a model lets out with no precipitation at all (see ``CONVENTIONS``)."""
-    node = model.paper["case1"][CASE1_SCENARIO]
-    area = float(model.paper["observed"]["area_km2"])
-    to_mm = 1e6 / area  # 1 km³ over A km² is 10⁶ / A mm
+    node = model.paper.case1[CASE1_SCENARIO]
+    to_mm = 1e6 / model.paper.area_km2  # 1 km³ over A km² is 10⁶ / A mm
     volumes = yearly_volumes_km3(model)
     last = volumes[-1]
     last_year = model.case1.loc[
         model.case1["year"] == model.case1["year"].max(), f"{CASE1_SCENARIO}_discharge_m3s"
     ]
+    def leaf(metric: str) -> Spread:
+        return node.get(metric, Spread())
+
     return {
-        "peak_flow_m3s": _stats(node.get("peak_flow_m3s")),
-        "peak_date": node.get("peak_date", {}).get("champion"),
-        "peak_fraction_of_observed_melt_flow": _stats(node.get("peak_fraction_of_observed_melt_flow")),
-        "winter_low_flow_m3s": _stats(node.get("winter_low_flow_m3s")),
-        "melt_season_volume_km3": _stats(node.get("melt_season_volume_km3")),
-        "melt_season_volume_mm": _stats(node.get("melt_season_volume_km3"), to_mm),
+        "peak_flow_m3s": leaf("peak_flow_m3s").stats(),
+        "peak_date": leaf("peak_date").champion,
+        "peak_fraction_of_observed_melt_flow": leaf("peak_fraction_of_observed_melt_flow").stats(),
+        "winter_low_flow_m3s": leaf("winter_low_flow_m3s").stats(),
+        "melt_season_volume_km3": leaf("melt_season_volume_km3").stats(),
+        "melt_season_volume_mm": leaf("melt_season_volume_km3").stats(to_mm),
         "annual_volume_km3": volumes,
         "flow_from_nothing_km3": last,
         "flow_from_nothing_mm": last * to_mm,
@@ -150,51 +144,40 @@ def case1_summary(model: ModelInput) -> dict:
     }
 
 
-def _share(term: Mapping | None, added: Mapping | None) -> dict[str, float | None]:
+def _share(term: Spread, added: Spread) -> dict[str, float | None]:
     """A balance term as a share of the added water: champion, and spread over replicate shares."""
-    term, added = term or {}, added or {}
-    champion = _positive_ratio(finite(term.get("champion")), finite(added.get("champion")))
-    pairs = zip(term.get("replicates") or [], added.get("replicates") or [], strict=False)
+    champion = _positive_ratio(finite(term.champion), finite(added.champion))
+    pairs = zip(term.replicates, added.replicates, strict=False)
     shares = [s for s in (_positive_ratio(finite(t), finite(a)) for t, a in pairs) if s is not None]
     band = spread(shares) if shares else dict.fromkeys(("median", "p05", "p95"))
     return {"champion": champion, **{key: finite(value) for key, value in band.items()}}
 
 
-def case2_level_keys(paper: Mapping) -> list[str]:
+def case2_level_keys(paper: PaperSummary) -> list[str]:
     """Level keys above zero that have a mass-recovered entry, in the file's order."""
-    case2 = paper.get("case2", {})
-    return [
-        key
-        for key, level in paper.get("levels", {}).items()
-        if level.get("value", 0) > 0 and "mass_recovered" in case2.get(key, {})
-    ]
+    return paper.level_keys
 
 
 def case2_summary(model: ModelInput) -> dict:
     """Recovered fraction, balance (mm, km³) and shares per level, and their behaviour over levels."""
-    paper, case2 = model.paper, model.paper["case2"]
-    runoff_ratio = finite(paper["observed"].get("runoff_ratio"))
-    keys = case2_level_keys(paper)
+    paper = model.paper
+    keys = paper.level_keys
     levels: dict[str, dict] = {}
-    for key in keys:
-        entry, balance = case2[key], case2[key].get("water_balance", {})
-        levels[key] = {
-            "mass_recovered": _stats(entry["mass_recovered"]),
-            "flow_increase_km3": _stats(entry.get("volume_increase_km3")),
+    for level in paper.levels:
+        levels[level.key] = {
+            "mass_recovered": level.mass_recovered.stats(),
+            "flow_increase_km3": level.volume_increase_km3.stats(),
             "balance": {
-                f"{term}_{unit}": _stats(balance.get(f"{term}_{unit}"))
+                f"{term}_{unit}": level.term(f"{term}_{unit}").stats()
                 for term in BALANCE_TERMS
                 for unit in ("mm", "km3")
             },
-            **{
-                f"{term}_share": _share(balance.get(f"{term}_mm"), balance.get("added_mm"))
-                for term in SHARE_TERMS
-            },
+            **{f"{term}_share": _share(level.term(f"{term}_mm"), level.term("added_mm"))
+               for term in SHARE_TERMS},
         }
     recovered = [levels[key]["mass_recovered"]["champion"] for key in keys]
     increase = [levels[key]["flow_increase_km3"]["champion"] for key in keys]
-    peak = case2.get("peak_grows_monotonically", {})
-    over_runoff = {key: _positive_ratio(value, runoff_ratio)
+    over_runoff = {key: _positive_ratio(value, paper.runoff_ratio)
                    for key, value in zip(keys, recovered, strict=True)}
     return {
         "levels": levels,
@@ -202,8 +185,8 @@ def case2_summary(model: ModelInput) -> dict:
         "mass_recovered_trend": monotonicity(recovered, RECOVERY_STEP),
         "mass_recovered_monotonic": is_monotonic(recovered, RECOVERY_STEP),
         "flow_increase_trend": monotonicity(increase),
-        "peak_grows_monotonically": peak.get("champion"),
-        "peak_grows_monotonically_fraction": finite(peak.get("fraction_true")),
+        "peak_grows_monotonically": paper.peak_grows,
+        "peak_grows_monotonically_fraction": paper.peak_grows_fraction,
         "share_means": {
             f"{term}_share": _mean([levels[key][f"{term}_share"]["champion"] for key in keys])
             for term in SHARE_TERMS
@@ -273,7 +256,6 @@ def comparison_metrics(models: Sequence[ModelInput], skill_floor: float = 0.6) -
     if len(set(labels)) != len(labels):
         raise ValueError(f"model labels must be unique: {labels}")
     first = models[0].paper
-    observed = first["observed"]
     per_model = {
         model.label: {
             "kind": model.kind,
@@ -296,21 +278,16 @@ def comparison_metrics(models: Sequence[ModelInput], skill_floor: float = 0.6) -
         if not model.conserving and references
     }
     return {
-        "basin": first.get("basin"),
+        "basin": first.basin,
         "models": labels,
         "conventions": CONVENTIONS,
         "observed": {
-            "runoff_ratio": finite(observed.get("runoff_ratio")),
-            "melt_flow_excluding_peaks_m3s": finite(observed.get("melt_flow_excluding_peaks_m3s")),
-            "area_km2": finite(observed.get("area_km2")),
+            "runoff_ratio": first.runoff_ratio,
+            "melt_flow_excluding_peaks_m3s": first.melt_flow_m3s,
+            "area_km2": first.area_km2,
         },
-        "levels": {
-            key: {
-                "value": finite(first["levels"][key].get("value")),
-                "precipitation_mm_d": finite(first["levels"][key].get("precipitation_mm_d")),
-            }
-            for key in case2_level_keys(first)
-        },
+        "levels": {level.key: {"value": level.value, "precipitation_mm_d": level.precipitation_mm_d}
+                   for level in first.levels},
         "per_model": per_model,
         "relative_recovery": relative,
     }
