@@ -37,7 +37,7 @@ from hydroprobe.probes.compare import (
     monotonicity,
     write_comparison_figures,
 )
-from hydroprobe.probes.compare.metrics import CASE1_SCENARIO, RECOVERY_STEP, case2_level_keys
+from hydroprobe.probes.compare.metrics import CASE1_SCENARIO, RECOVERY_STEP
 from hydroprobe.probes.compare.summaries import TrainSummary
 from hydroprobe.probes.paper import ProbeSettings, run_paper_probes
 from hydroprobe.probes.water_balance import TERMS
@@ -120,7 +120,7 @@ def _draining(frame: pd.DataFrame, factor: float) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def models(lstm: ModelInput) -> list[ModelInput]:
     runoff = lstm.paper.raw["observed"]["runoff_ratio"]
-    keys = case2_level_keys(lstm.paper)
+    keys = lstm.paper.level_keys
     mclstm_paper = _conserving_paper(lstm.paper.raw, dict.fromkeys(keys, runoff), et_fraction=0.3)
     rising = {key: runoff * (1 + 0.1 * i) for i, key in enumerate(keys)}
     gr4j_paper, gr4j_train = _single_run(
@@ -166,7 +166,7 @@ def test_monotonicity_of_hand_made_lists() -> None:
 
 def test_relative_recovery_matches_hand_computed_ratios(models: list[ModelInput], metrics: dict) -> None:
     lstm, *references = models
-    keys = case2_level_keys(lstm.paper)
+    keys = lstm.paper.level_keys
     assert list(metrics["relative_recovery"]) == ["LSTM"]
     for reference in references:
         ratios = metrics["relative_recovery"]["LSTM"][reference.label]
@@ -198,7 +198,7 @@ def test_relative_recovery_matches_hand_computed_ratios(models: list[ModelInput]
 
 def test_case2_balance_shares_and_trends(models: list[ModelInput], metrics: dict) -> None:
     lstm = models[0]
-    keys = case2_level_keys(lstm.paper)
+    keys = lstm.paper.level_keys
     for model in models:
         summary = metrics["per_model"][model.label]["case2"]
         recovered = [model.paper.raw["case2"][k]["mass_recovered"]["champion"] for k in keys]
@@ -291,7 +291,7 @@ def test_markdown_states_the_computed_numbers(
         assert f"| LSTM ÷ {reference} |" in text
     lstm = models[0]
     recovered_mean = np.mean(
-        [lstm.paper.raw["case2"][k]["mass_recovered"]["champion"] for k in case2_level_keys(lstm.paper)]
+        [lstm.paper.raw["case2"][k]["mass_recovered"]["champion"] for k in lstm.paper.level_keys]
     )
     assert f"(mean {recovered_mean:.0%})" in text
     assert f"observed runoff ratio of {lstm.paper.raw['observed']['runoff_ratio']:.0%}" in text
@@ -327,7 +327,7 @@ def test_balance_bars_plot_the_champion_terms(models: list[ModelInput], tmp_path
     axes = plotted.figure.axes
     assert len(axes) == len(models)
     for ax, model in zip(axes, models, strict=True):
-        keys = case2_level_keys(model.paper)
+        keys = model.paper.level_keys
         assert plotted.values[model.label]["levels"] == keys
         drawn = {}
         for patch in ax.patches:

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from hydroprobe.probes.compare.inputs import ModelInput
-from hydroprobe.probes.compare.paper_summary import PaperSummary, Spread
+from hydroprobe.probes.compare.paper_summary import Spread
 from hydroprobe.probes.compare.summaries import Convergence, TrainSummary, finite
 from hydroprobe.probes.spread import spread
 from hydroprobe.probes.volumes import flow_volume_km3
@@ -151,11 +151,6 @@ def _share(term: Spread, added: Spread) -> dict[str, float | None]:
     shares = [s for s in (_positive_ratio(finite(t), finite(a)) for t, a in pairs) if s is not None]
     band = spread(shares) if shares else dict.fromkeys(("median", "p05", "p95"))
     return {"champion": champion, **{key: finite(value) for key, value in band.items()}}
-
-
-def case2_level_keys(paper: PaperSummary) -> list[str]:
-    """Level keys above zero that have a mass-recovered entry, in the file's order."""
-    return paper.level_keys
 
 
 def case2_summary(model: ModelInput) -> dict:
