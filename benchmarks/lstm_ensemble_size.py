@@ -5,9 +5,11 @@ Trains ``--replicates`` replicates of the quick profile's LSTM (the pipeline's r
 at most 30 epochs with patience 10) stacked in the ensemble engine, as ``dvc repro`` trains them,
 and scores the mean discharge (m³/s) of every subset of k members, k = 1 … replicates: the
 median and 5–95 % range over subsets answer "what does an ensemble of k replicates give", a
-distribution rather than one seed set's digits. It also reports how the full ensemble's test
-discharge spreads against the observed (standard-deviation ratio, highest day), which is where
-the remaining error lies.
+distribution rather than one seed set's digits. It also reports where the remaining error lies:
+how the full ensemble's test discharge spreads against the observed (standard-deviation ratio,
+highest day) and, per split, each complete water year's volume against the observed one (a
+model that pulls wet and dry years towards the mean has a bias anti-correlated with the year's
+volume, which no number of members averages away).
 
     python benchmarks/lstm_ensemble_size.py --replicates 8
 """
@@ -25,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from lstm_standardization import CPU, SPLITS, discharge, series_for
+from water_year_volumes import water_year_volumes
 
 from hydroprobe.data.dataset import BasinDataset
 from hydroprobe.training import metrics
@@ -38,6 +41,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--replicates", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--max-epochs", type=int, default=30,
+                        help="the quick profile's 30; fewer for a smoke run")
     parser.add_argument("--dataset", type=Path, default=Path("outputs/salmon_river"))
     parser.add_argument("--output", type=Path, default=Path("benchmarks/results/lstm_ensemble_size.json"))
     return parser.parse_args(argv)
@@ -65,8 +70,8 @@ def run(args: argparse.Namespace) -> dict:
     series, architecture, stats = series_for(dataset, "in_network")
     days = {split: series.sample_index(*dataset.splits[split]).days for split in SPLITS}
     seeds = list(range(args.replicates))
-    config = TrainConfig(window=365, batch_size=256, learning_rate=1e-3, max_epochs=30, patience=10,
-                         replicates=len(seeds), grad_clip=1.0, checkpoint_minutes=0)
+    config = TrainConfig(window=365, batch_size=256, learning_rate=1e-3, max_epochs=args.max_epochs,
+                         patience=10, replicates=len(seeds), grad_clip=1.0, checkpoint_minutes=0)
     began = time.perf_counter()
     results = sorted(train_ensemble(architecture, series, days["train"], days["validation"], config,
                                     seeds, CPU), key=lambda r: r.seed)
@@ -83,9 +88,13 @@ def run(args: argparse.Namespace) -> dict:
         test = row["test"]
         print(f"{k} member(s): test NSE median {test['median']:.3f} "
               f"(5-95 % {test['p05']:.3f}-{test['p95']:.3f}, {test['subsets']} subsets)", flush=True)
+    dates = dataset.normalized.index
+    volumes = {split: water_year_volumes(dates[days[split]], observed[split], flows[split].mean(axis=0))
+               for split in SPLITS}
     return {"replicates": len(seeds), "train_seconds": round(seconds, 1), "members": members,
             "ensemble_nse_by_members": by_size,
-            "test_spread_all_members": spread(observed["test"], flows["test"].mean(axis=0))}
+            "test_spread_all_members": spread(observed["test"], flows["test"].mean(axis=0)),
+            "water_year_volumes_all_members": volumes}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -129,7 +129,6 @@ def main() -> None:
     epoch, curve = best_epoch(run_dir, BasinDataset.load(root / "outputs/salmon_river"), args.epochs)
     _probe(root, run_dir, epoch, args.name)
 
-
     result = {
         "date": time.strftime("%Y-%m-%d"), "machine": cpu_model(), "threads": torch.get_num_threads(),
         "torch": torch.__version__, "neuralhydrology": metadata.version("neuralhydrology"),
