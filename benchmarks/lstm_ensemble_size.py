@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from lstm_standardization import CPU, SPLITS, discharge, series_for
-from water_year_volumes import water_year_volumes
 
 from hydroprobe.data.dataset import BasinDataset
+from hydroprobe.probes.compare.annual_volumes import water_year_volumes
 from hydroprobe.training import metrics
 from hydroprobe.training.config import TrainConfig
 from hydroprobe.training.device import configure_cpu

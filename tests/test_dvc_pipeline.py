@@ -102,9 +102,13 @@ def test_dvc_repro_runs_every_stage_then_nothing(clone: Path, first_repro: str):
         assert balance["basin"] == "salmon_river"
     comparison = json.loads((clone / "metrics/comparison.json").read_text())
     assert comparison["models"] == ["LSTM", "MC-LSTM", "GR4J-CemaNeige"]
+    # the tiny test split (1988-1989) holds one complete water year: its ratio, no spread stated
+    for entry in comparison["annual_volumes"]["per_model"].values():
+        assert list(entry["years"]) == ["1989"] and entry["interannual_std_ratio"] is None
     report = (clone / "reports/probe_report.md").read_text()
     assert "Case 2" in report and "climate" in report.lower()
     assert "Three models side by side" in report and "Model: gr4jcn" in report
+    assert "Wet and dry years on the observed test record" in report
     order = [report.index(text) for text in ("Three models side by side", "Model: lstm", "Model: gr4jcn")]
     assert order == sorted(order)  # the verdict first, then each model, the subject first
     # every figure the report shows was copied beside the basin's snapshot

@@ -10,15 +10,26 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from hydroprobe import layout
 from hydroprobe.cli.common import StageContext, add_basin_argument, context, model_keys
 
 
-def _models(ctx: StageContext) -> list[tuple[str, object, object]]:
-    """(key, its parsed inputs, its climate entry or None): every model of params ``models``, the
-    subject first, then every imported model."""
+@dataclass(frozen=True)
+class _Compared:
+    """One compared model: its key, parsed inputs, climate entry (or None) and output folder."""
+
+    key: str
+    model: object  # ModelInput
+    climate: object  # ClimateEntry | None
+    base: Path
+    imported: bool
+
+
+def _models(ctx: StageContext) -> list[_Compared]:
+    """Every model of params ``models``, the subject first, then every imported model."""
     from hydroprobe.models.kinds import IMPORTED
     from hydroprobe.probes.compare import load_model_input
     from hydroprobe.probes.compare.inputs import imported_bases
@@ -33,28 +44,49 @@ def _models(ctx: StageContext) -> list[tuple[str, object, object]]:
         bases.append((key, peer.layout.out_root, label, kind))
     for name, base in imported_bases(ctx.root):  # models trained elsewhere, probed under imported/<name>/
         bases.append((f"imported_{name}", base, f"{name} (imported)", IMPORTED))
-    return [(key, load_model_input(base, label, kind), ClimateEntry.read(base, kind.name))
+    return [_Compared(key, load_model_input(base, label, kind), ClimateEntry.read(base, kind.name), base,
+                      kind is IMPORTED)
             for key, base, label, kind in bases]
 
 
-def _write_headlines(models: list, metrics: dict, folder: Path) -> list[Path]:
+def _write_headlines(models: list[_Compared], metrics: dict, folder: Path) -> list[Path]:
     """``metrics/headline/<model>.json``: the few numbers per model that DVC shows in columns."""
     from hydroprobe.probes.compare.headline import headline
 
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, model, climate in models:
-        path = folder / f"{name}.json"
-        path.write_text(json.dumps(headline(model.label, metrics, climate, model.train), indent=2) + "\n")
+    for entry in models:
+        path = folder / f"{entry.key}.json"
+        numbers = headline(entry.model.label, metrics, entry.climate, entry.model.train)
+        path.write_text(json.dumps(numbers, indent=2) + "\n")
         written.append(path)
     return written
 
 
-def _ensembles(models: list) -> dict:
+def _ensembles(models: list[_Compared]) -> dict:
     """Each model's replicate ensemble beside its selected replicate (probes/compare/ensemble.py)."""
     from hydroprobe.probes.compare.ensemble import ensemble_comparison
 
-    return ensemble_comparison([(model, climate) for _, model, climate in models])
+    return ensemble_comparison([(entry.model, entry.climate) for entry in models])
+
+
+def _annual_volumes(models: list[_Compared]) -> dict:
+    """Each model's wet- and dry-year volumes on the test record (probes/compare/annual_volumes.py).
+
+    A model of params ``models`` must have its test hydrograph (its train stage writes it); an
+    imported model may not, and then has no row of numbers.
+    """
+    from hydroprobe.errors import DataError
+    from hydroprobe.probes.compare.annual_volumes import TEST_HYDROGRAPH, annual_volume_comparison
+
+    hydrographs = {}
+    for entry in models:
+        path = entry.base / TEST_HYDROGRAPH
+        if not path.is_file() and not entry.imported:
+            raise DataError(f"{entry.model.label}: missing {path}; "
+                            f"run `dvc repro model_train@{entry.key}` first")
+        hydrographs[entry.model.label] = path if path.is_file() else None
+    return annual_volume_comparison(hydrographs)
 
 
 def _ensemble_markdown(comparison: dict) -> str:
@@ -65,20 +97,23 @@ def _ensemble_markdown(comparison: dict) -> str:
 
 def _compare(args: argparse.Namespace) -> int:
     from hydroprobe.probes.compare import comparison_markdown, comparison_metrics, write_comparison_figures
+    from hydroprobe.probes.compare.annual_volumes import annual_volume_markdown
     from hydroprobe.tracking.store import probe_run
 
     ctx = context(args)
     named = _models(ctx)
-    models = [model for _, model, _ in named]
+    models = [entry.model for entry in named]
     floor = (ctx.params.get("compare") or {}).get("skill_floor", 0.6)
     metrics = comparison_metrics(models, skill_floor=float(floor))
     figure_dir = ctx.basin_layout.figures
     figures = write_comparison_figures(models, figure_dir)
     metrics["ensemble"] = _ensembles(named)
+    metrics["annual_volumes"] = _annual_volumes(named)
     fragment = ctx.basin_layout.fragments / layout.FRAGMENTS["comparison"]
     fragment.parent.mkdir(parents=True, exist_ok=True)
     fragment.write_text(comparison_markdown(metrics, figures, fragment.parent)
-                        + "\n" + _ensemble_markdown(metrics["ensemble"]))
+                        + "\n" + _ensemble_markdown(metrics["ensemble"])
+                        + "\n" + annual_volume_markdown(metrics["annual_volumes"]))
     metrics_path = ctx.root / layout.COMPARISON_METRICS
     metrics_path.parent.mkdir(parents=True, exist_ok=True)
     metrics_path.write_text(json.dumps(metrics, indent=2, allow_nan=False) + "\n")
