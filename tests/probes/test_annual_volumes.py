@@ -101,6 +101,13 @@ def test_the_report_table_states_each_models_numbers(test_split, tmp_path):
     json.dumps(comparison, allow_nan=False)  # what compare writes: no NaN anywhere
 
 
+def test_an_observed_day_without_a_simulation_is_an_error_not_dropped(test_split):
+    simulated = test_split.to_numpy().copy()
+    simulated[test_split.index.get_loc(pd.Timestamp("2002-05-20"))] = np.nan
+    with pytest.raises(ValueError, match=r"no simulated discharge on 1 observed day\(s\), first 2002-05-20"):
+        water_year_volumes(test_split.index, test_split.to_numpy(), simulated)
+
+
 def test_a_hydrograph_without_a_simulated_column_names_the_file(test_split, tmp_path):
     path = tmp_path / "hydrograph_test.csv"
     test_split.rename("observed").rename_axis("date").to_frame().to_csv(path)

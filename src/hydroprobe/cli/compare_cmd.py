@@ -12,9 +12,14 @@ import argparse
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hydroprobe import layout
 from hydroprobe.cli.common import StageContext, add_basin_argument, context, model_keys
+
+if TYPE_CHECKING:
+    from hydroprobe.probes.compare.inputs import ModelInput
+    from hydroprobe.probes.compare.summaries import ClimateEntry
 
 
 @dataclass(frozen=True)
@@ -22,8 +27,8 @@ class _Compared:
     """One compared model: its key, parsed inputs, climate entry (or None) and output folder."""
 
     key: str
-    model: object  # ModelInput
-    climate: object  # ClimateEntry | None
+    model: ModelInput
+    climate: ClimateEntry | None
     base: Path
     imported: bool
 

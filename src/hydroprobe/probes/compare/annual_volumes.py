@@ -36,7 +36,12 @@ def water_year_volumes(dates: pd.DatetimeIndex, observed: np.ndarray, simulated:
     are None with fewer than :data:`FEWEST_YEARS` complete years, and the correlation also when
     the ratio is the same every year.
     """
-    frame = pd.DataFrame({"observed": observed, "simulated": simulated}, index=dates).dropna()
+    frame = pd.DataFrame({"observed": observed, "simulated": simulated}, index=dates)
+    unsimulated = frame.index[frame["simulated"].isna() & frame["observed"].notna()]
+    if len(unsimulated):
+        raise ValueError(f"no simulated discharge on {len(unsimulated)} observed day(s), first "
+                         f"{unsimulated[0].date()}: a model must simulate every observed day it is scored on")
+    frame = frame.dropna()  # days without an observation (gaps in the record) are not scored
     grouped = frame.groupby(water_years(pd.DatetimeIndex(frame.index)))
     sums = grouped.sum()[grouped.size() >= COMPLETE_DAYS]
     ratio = sums["simulated"] / sums["observed"]
