@@ -18,6 +18,7 @@ import pandas as pd
 
 from hydroprobe.layout import TRAIN_PLOTS
 from hydroprobe.probes.climate.signatures import water_years
+from hydroprobe.probes.compare.ensemble_report import _fmt  # the comparison tables' one number format
 
 #: The train stage's test hydrograph (``training/outputs.py`` writes it: date, observed, simulated).
 TEST_HYDROGRAPH = TRAIN_PLOTS / "hydrograph_test.csv"
@@ -70,10 +71,6 @@ def annual_volume_comparison(hydrographs: Mapping[str, Path | None]) -> dict:
     """``per_model.<label>``: :func:`read_hydrograph`, or None where a model has no test hydrograph."""
     return {"per_model": {label: read_hydrograph(path) if path is not None else None
                           for label, path in hydrographs.items()}}
-
-
-def _fmt(value: float | None, style: str) -> str:
-    return "—" if value is None else format(value, style)
 
 
 def _years_cell(entry: Mapping) -> str:
