@@ -179,8 +179,10 @@ class CalibrationFit:
 
     def recipe(self, inputs: FitInputs) -> str:
         calibration = inputs.calibration
+        stop = (f", stopped after {calibration.patience} runs without a better training NSE"
+                if calibration.patience else "")
         return (f"{inputs.model.type} calibrated by spotpy's {calibration.algorithm.upper()}, "
-                f"{calibration.evaluations} model runs per replicate on the training split, "
+                f"up to {calibration.evaluations} model runs per replicate on the training split{stop}, "
                 f"{calibration.warmup_years} warm-up years before each split")
 
     def environment(self, inputs: FitInputs) -> dict:
