@@ -54,7 +54,7 @@ def clone(tmp_path_factory, shared_data: Path) -> Path:
             shutil.copyfile(source, target / name)
     params = yaml.safe_load((target / "params.yaml").read_text())
     params["model"]["hidden_size"] = 4
-    params["train"].update({"window": 30, "max_epochs": 2, "replicates": 3, "threads": 1})
+    params["train"].update({"window": 30, "max_epochs": 2, "replicates": 3, "threads": 1, "min_updates": 0})
     params["basins"]["salmon_river"]["splits"] = TINY_SPLITS
     params["climate"].update({"bootstrap": 50, "spinup_days": 365})
     params["probes"]["years"] = 1

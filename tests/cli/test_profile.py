@@ -24,6 +24,8 @@ def test_the_paper_profile_trains_every_compared_model_with_100_replicates(capsy
             if "replicates" in (block.get(section) or {}):
                 assert overrides[f"models.{key}.{section}.replicates"] == 100, key
     assert overrides["model.initial_forget_bias"] is None and overrides["train.grad_clip"] == 0
+    # until early stopping (patience 30) in epochs, as the paper: no update budget raises them
+    assert overrides["train.min_updates"] == 0 and overrides["train.max_epochs"] == 500
     monkeypatch.chdir(REPO)
     assert main(["profile", "paper"]) == 0
     printed = capsys.readouterr().out.split()

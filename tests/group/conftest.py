@@ -39,6 +39,7 @@ def make_group_project(folder: Path, shared_data: Path, params: dict, **group) -
             "batch_size": 256,
             "learning_rate": 0.01,
             "checkpoint_minutes": 0,
+            "min_updates": 0,  # params.yaml's group.train sets it too: the single-basin LSTMs train 1 epoch
         },
         **group,
     }

@@ -16,7 +16,7 @@ from hydroprobe.data.dataset import BasinDataset, normalize, write_prepared
 from hydroprobe.data.splits import parse_splits
 from hydroprobe.errors import ConfigError
 from hydroprobe.models.gr4jcn import PARAMETER_NAMES, GR4JCNSimulator, raven_available
-from hydroprobe.training import metrics
+from hydroprobe.training import calibration, metrics
 from hydroprobe.training.calibration import (
     CalibrationConfig,
     calibrate_replicate,
@@ -25,6 +25,7 @@ from hydroprobe.training.calibration import (
     recipe_hash,
     simulate_record,
 )
+from hydroprobe.training.convergence import Budget, replicate_convergence
 
 pytestmark = pytest.mark.skipif(not raven_available(), reason="needs the 'raven' extra (bash setup.sh)")
 
@@ -115,6 +116,39 @@ def test_calibration_improves_and_reports_true_scores(tiny_dataset, tmp_path):
     again = calibrate_replicates(tiny_dataset, config, tmp_path)  # finished replicates come from the cache
     assert again.replicates[0].reused
     assert again.best.result.state_dict.keys() == set(PARAMETER_NAMES)
+
+
+def test_a_stalled_search_stops_with_what_the_uncut_search_had_found_by_then(tiny_dataset, monkeypatch):
+    """Patience cuts the search short and changes nothing: its runs are the uncut search's first runs."""
+    capped = CalibrationConfig(evaluations=40, replicates=1, warmup_years=2)  # patience 0: every run
+    runs: list[tuple[dict, float]] = []  # every run of the uncut search: its parameters, its training NSE
+    seen = calibration._Search.seen
+
+    def spy(search, values: dict, train_nse: float, validation_nse: float) -> None:
+        runs.append((values, train_nse))
+        seen(search, values, train_nse, validation_nse)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(calibration._Search, "seen", spy)
+        uncut = calibrate_replicate(tiny_dataset, capped, seed=3)
+    patience = 3
+    improved = [n for n in range(1, 41) if n == 1 or uncut.train_loss[n - 1] < uncut.train_loss[n - 2]]
+    stop = next(best + patience for best, after in zip(improved, [*improved[1:], 41], strict=True)
+                if after - best > patience)
+    assert stop < 40  # the uncut search stalled for `patience` runs before its cap
+
+    stopped = calibrate_replicate(tiny_dataset, dataclasses.replace(capped, patience=patience), seed=3)
+    assert len(stopped.train_loss) == stop and stopped.best_epoch == stop - patience
+    assert stopped.train_loss == uncut.train_loss[:stop]
+    assert stopped.validation_loss == uncut.validation_loss[:stop]
+    best_values, _ = max((run for run in runs[:stop] if np.isfinite(run[1])), key=lambda run: run[1])
+    assert {name: float(value) for name, value in stopped.state_dict.items()} == best_values
+    # the verdict judges the real stop: fewer runs than the cap, so converged
+    assert replicate_convergence(stopped, Budget(40, "model run", ""))["run"] == stop
+    assert replicate_convergence(stopped, Budget(40, "model run", ""))["converged"]
+    again = calibrate_replicate(tiny_dataset, dataclasses.replace(capped, patience=patience), seed=3)
+    assert again.train_loss == stopped.train_loss  # one seed, one search
+    assert all(torch.equal(again.state_dict[k], v) for k, v in stopped.state_dict.items())
 
 
 def test_searches_side_by_side_give_the_one_after_another_results(tiny_dataset, tmp_path):

@@ -60,8 +60,8 @@ def test_ensemble_metrics_are_the_metrics_of_the_members_mean(in_project):
     assert ("Recipe: lstm, hidden size 4, forget-gate bias 3 at the start, its inputs and target "
             "z-scored inside the network with the training split's "
             "statistics; sequence-to-one on 30-day windows, batch 256, Adam at learning rate 0.005, "
-            "gradient norm clipped at 1; up to 2 epochs, stopped after 30 without a better validation "
-            "loss (best epoch restored).") in fragment
+            "gradient norm clipped at 1; up to 2 epochs of 5 updates (10 updates), stopped after 30 "
+            "without a better validation loss (best epoch restored).") in fragment
 
 
 def test_ensemble_is_its_own_version_after_the_selected_one(in_project):

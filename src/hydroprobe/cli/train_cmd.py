@@ -35,7 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "replicates (seeds train.seed + k), each a nested MLflow run; "
             "finished replicates are reused after an interruption. Selection: highest validation NSE. "
             "A conceptual model (model.type gr4jcn) is calibrated instead: calibration.replicates "
-            "independent spotpy searches of calibration.evaluations Raven runs each."
+            "independent spotpy searches of at most calibration.evaluations Raven runs each, stopped "
+            "after calibration.patience runs without a better training NSE."
         ),
     )
     add_basin_argument(parser)

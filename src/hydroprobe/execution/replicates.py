@@ -78,7 +78,7 @@ def train_replicates_on(
     plan = plan_training(dataset, model_config, train_config, cache_root, device, group_size)
     missing = plan.reuse_cached(observer)
     units = [_Unit(seeds) for seeds in
-             replicate_groups(missing, train_config, plan.architecture, device, group_size)]
+             replicate_groups(missing, plan.config, plan.architecture, device, group_size)]
     for unit in units:  # RUNNING from submission, as in-process runs are from their first epoch
         for seed in unit.seeds:
             if observer:
@@ -93,7 +93,7 @@ def train_replicates_on(
             plan.finish(replicate, reused=False, observer=observer)
 
     shared = {"architecture": plan.architecture, "series": plan.series, "samples": plan.samples,
-              "config": train_config, "group_size": group_size}
+              "config": plan.config, "group_size": group_size}
     failures = runner.map(task or train_unit, units, shared, done)
     plan.outcome.replicates.sort(key=lambda o: o.seed)
     if failures:

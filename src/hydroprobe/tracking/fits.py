@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from hydroprobe.tracking.training_run import flat_params, protocol_tag
+from hydroprobe.training.config import updates_per_epoch
 from hydroprobe.training.convergence import Budget
 from hydroprobe.training.fingerprint import (
     calibration_environment,
@@ -102,7 +103,8 @@ class GradientFit:
         return inputs.train.replicates
 
     def steps(self, inputs: FitInputs) -> int:
-        return inputs.train.max_epochs
+        """The epoch budget on this record (``max_epochs`` raised to ``min_updates``), as trained."""
+        return inputs.train.budgeted(_training_samples(inputs)).max_epochs
 
     def window(self, inputs: FitInputs) -> int:
         return inputs.train.window
@@ -111,7 +113,8 @@ class GradientFit:
         return protocol_tag(inputs.model, inputs.train)
 
     def recipe(self, inputs: FitInputs) -> str:
-        return training_recipe(inputs.model, inputs.train, inputs.model.architecture(inputs.dataset))
+        return training_recipe(inputs.model, inputs.train, _training_samples(inputs),
+                               inputs.model.architecture(inputs.dataset))
 
     def environment(self, inputs: FitInputs) -> dict:
         train = inputs.train
@@ -151,6 +154,12 @@ class GradientFit:
                                inputs.device)
 
 
+def _training_samples(inputs: FitInputs) -> int:
+    from hydroprobe.training.replicates import training_samples
+
+    return training_samples(inputs.dataset, inputs.train.window)
+
+
 class CalibrationFit:
     """Independent calibration searches over a conceptual model's parameters, in-process."""
 
@@ -170,8 +179,10 @@ class CalibrationFit:
 
     def recipe(self, inputs: FitInputs) -> str:
         calibration = inputs.calibration
+        stop = (f", stopped after {calibration.patience} runs without a better training NSE"
+                if calibration.patience else "")
         return (f"{inputs.model.type} calibrated by spotpy's {calibration.algorithm.upper()}, "
-                f"{calibration.evaluations} model runs per replicate on the training split, "
+                f"up to {calibration.evaluations} model runs per replicate on the training split{stop}, "
                 f"{calibration.warmup_years} warm-up years before each split")
 
     def environment(self, inputs: FitInputs) -> dict:
@@ -204,10 +215,13 @@ class CalibrationFit:
         return calibrated_members(outcome, inputs.dataset, inputs.calibration.warmup_years)
 
 
-def training_recipe(model: ModelConfig, train: TrainConfig, architecture: dict | None = None) -> str:
+def training_recipe(model: ModelConfig, train: TrainConfig, training_samples: int,
+                    architecture: dict | None = None) -> str:
     """The gradient fit in words: architecture, start, scaling, windows, optimiser, budget.
 
-    ``architecture`` (the stored one) says how its gates start, where the kind has a forget gate.
+    ``training_samples`` (the training split's samples) sets the updates an epoch holds, so the
+    budget reads in updates and epochs (:func:`budget_words`). ``architecture`` (the stored one)
+    says how its gates start, where the kind has a forget gate.
     """
     scaling = (f"{model.kind.standardized} z-scored inside the network with the training split's statistics"
                if model.standardize else "on the min-max-scaled signals")
@@ -222,8 +236,22 @@ def training_recipe(model: ModelConfig, train: TrainConfig, architecture: dict |
     clip = f"gradient norm clipped at {train.grad_clip:g}" if train.grad_clip > 0 else "no gradient clipping"
     return (f"{model.type}, hidden size {model.hidden_size}{start}, {scaling}; {windows}, "
             f"batch {train.batch_size}, Adam at learning rate {train.learning_rate:g}, {clip}; "
-            f"up to {train.max_epochs} epochs, stopped after {train.patience} without a better "
+            f"{budget_words(train, training_samples)}, stopped after {train.patience} without a better "
             "validation loss (best epoch restored)")
+
+
+def budget_words(train: TrainConfig, training_samples: int) -> str:
+    """The budget as updates and epochs: "≥ 1,200 updates: up to 30 epochs of 43 updates".
+
+    Without ``min_updates`` it names the updates the epochs hold: "up to 40 epochs of 10 updates
+    (400 updates)".
+    """
+    epochs = train.budgeted(training_samples).max_epochs
+    per_epoch = updates_per_epoch(train, training_samples)
+    words = f"up to {epochs} epochs of {per_epoch:,} updates"
+    if train.min_updates:
+        return f"≥ {train.min_updates:,} updates: {words}"
+    return f"{words} ({epochs * per_epoch:,} updates)"
 
 
 FITS: dict[str, Fit] = {"gradient": GradientFit(), "calibration": CalibrationFit()}

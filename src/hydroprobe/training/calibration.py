@@ -10,6 +10,13 @@ holds the six parameters as tensors, so the replicate cache, the MLflow
 observer, the registry and the probes treat it like a network's weights.
 Its "learning curve" is 1 − NSE of the best parameter set so far after each
 model evaluation (training split, and the validation split of that same set).
+
+A search stops once it has converged: ``calibration.patience`` runs without a better
+training NSE (early stopping, as the networks' patience in epochs), with
+``calibration.evaluations`` as its cap. spotpy has no such criterion for DDS, so the
+objective raises a private exception that ends spotpy's loop; the search up to there is
+exactly the one a run without patience makes (same seed, same cap) over its first
+evaluations, so stopping only cuts it and changes nothing it found.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -57,7 +64,8 @@ class CalibrationConfig:
     """``calibration.*``: the search that fits a conceptual model (spotpy)."""
 
     algorithm: str = "dds"
-    evaluations: int = 300  # model runs per replicate
+    evaluations: int = 300  # model runs per replicate at most (the cap)
+    patience: int = 0  # stop after this many runs without a better training NSE; 0 = run the cap
     replicates: int = 2
     seed: int = 0
     warmup_years: int = 3  # simulated before each split's first scored day (from the record's start)
@@ -67,6 +75,7 @@ class CalibrationConfig:
     def __post_init__(self) -> None:
         require(self.algorithm in ALGORITHMS, "calibration.algorithm", f"must be one of {ALGORITHMS}")
         require(self.evaluations >= 10, "calibration.evaluations", f"must be >= 10 (got {self.evaluations})")
+        require(self.patience >= 0, "calibration.patience", f"must be >= 0 (0 = off; got {self.patience})")
         require(self.replicates >= 1, "calibration.replicates", f"must be >= 1 (got {self.replicates})")
         require(self.workers >= 0, "calibration.workers", f"must be >= 0 (0: one per core; {self.workers})")
         require(self.warmup_years >= 0, "calibration.warmup_years", "must be >= 0")
@@ -139,14 +148,20 @@ def _simulate(simulator: GR4JCNSimulator, frame: pd.DataFrame) -> pd.Series:
 
 
 class _SpotSetup:
-    """spotpy's model interface: parameters → training NSE (spotpy maximises it)."""
+    """spotpy's model interface: parameters → training NSE, signed for the algorithm.
+
+    DDS maximises its objective, SCE-UA minimises it: SCE-UA gets −NSE, or it would search
+    for the worst parameters.
+    """
 
     def __init__(
-        self, record: ObservedRecord, arch: dict, on_evaluation: Callable[[dict, float, float], None]
+        self, record: ObservedRecord, arch: dict, on_evaluation: Callable[[dict, float, float], None],
+        minimises: bool = False,
     ):
         from spotpy.parameter import Uniform
 
         self.record, self.arch, self.on_evaluation = record, arch, on_evaluation
+        self.sign = -1.0 if minimises else 1.0
         # spotpy draws a parameter's start point, step and bounds from the *unseeded* global RNG
         # when they are not given (median, decile gap, min and max of 100 000 draws, rounded), so
         # two searches with one seed started from slightly different points (X1 differed in the
@@ -175,7 +190,54 @@ class _SpotSetup:
         return [1.0]
 
     def objectivefunction(self, simulation, evaluation, params=None) -> float:
-        return float(simulation[0])
+        return self.sign * float(simulation[0])
+
+
+class _Finished(Exception):
+    """Raised from the objective to end spotpy's loop: the search converged or reached its cap."""
+
+
+@dataclass
+class _Search:
+    """A search so far: its best parameter set, the best-so-far curves, and when it ends.
+
+    ``seen`` hears every model run in the order spotpy makes them. After ``patience`` runs
+    (0 = never) without a better training NSE, or at the ``cap``-th run, it raises
+    :class:`_Finished`: SCE-UA checks its budget only between evolution loops (it ran 217
+    runs for 200), so the cap is kept here, exactly, for both algorithms.
+    """
+
+    patience: int
+    cap: int
+    report: Callable[[int, float, float], None] | None = None
+    best_train: float = -np.inf
+    best_validation: float = np.nan
+    best_values: dict | None = None
+    best_run: int = 0  # 1-based; 0 = no finite score yet
+    train_curve: list[float] = field(default_factory=list)
+    validation_curve: list[float] = field(default_factory=list)
+
+    def seen(self, values: dict, train_nse: float, validation_nse: float) -> None:
+        run = len(self.train_curve) + 1
+        if np.isfinite(train_nse) and train_nse > self.best_train:
+            self.best_train, self.best_validation, self.best_values = train_nse, validation_nse, values
+            self.best_run = run
+        self.train_curve.append(1.0 - self.best_train)
+        self.validation_curve.append(1.0 - self.best_validation)
+        if self.report:
+            self.report(run, self.train_curve[-1], self.validation_curve[-1])
+        stalled = self.patience and run - self.best_run >= self.patience
+        if stalled or run >= self.cap:
+            raise _Finished
+
+
+def _run_search(sampler, config: CalibrationConfig) -> None:
+    """spotpy's loop up to ``calibration.evaluations`` runs, or until the search stalls."""
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(_Finished):  # spotpy prints a lot
+        if config.algorithm == "sceua":
+            sampler.sample(config.evaluations, ngs=len(PARAMETER_NAMES) + 1)
+        else:
+            sampler.sample(config.evaluations)
 
 
 def calibrate_replicate(
@@ -184,38 +246,25 @@ def calibrate_replicate(
     seed: int,
     on_evaluation: Callable[[int, float, float], None] | None = None,
 ) -> ReplicateResult:
-    """One spotpy search from ``seed``; returns the best parameters and the best-so-far curve."""
+    """One spotpy search from ``seed``; returns the best parameters and the best-so-far curve.
+
+    The curve holds one entry per model run made: ``calibration.evaluations``, or fewer where
+    the search stalled for ``calibration.patience`` runs (then its best run is the last improving one).
+    """
     import spotpy
 
     record = observed_record(dataset, config.warmup_years)
-    arch = architecture(dataset, config)
-    best = {"train": -np.inf, "validation": np.nan, "values": None}
-    train_curve: list[float] = []
-    validation_curve: list[float] = []
+    search = _Search(config.patience, config.evaluations, on_evaluation)
     started = time.perf_counter()
-
-    def seen(values: dict, train_nse: float, validation_nse: float) -> None:
-        if np.isfinite(train_nse) and train_nse > best["train"]:
-            best.update(train=train_nse, validation=validation_nse, values=values)
-        train_curve.append(1.0 - best["train"])
-        validation_curve.append(1.0 - best["validation"])
-        if on_evaluation:
-            on_evaluation(len(train_curve), train_curve[-1], validation_curve[-1])
-
-    setup = _SpotSetup(record, arch, seen)
+    setup = _SpotSetup(record, architecture(dataset, config), search.seen, config.algorithm == "sceua")
     algorithm = getattr(spotpy.algorithms, config.algorithm)
-    sampler = algorithm(setup, dbformat="ram", random_state=seed, save_sim=False)
-    with contextlib.redirect_stdout(io.StringIO()):  # spotpy prints every improvement
-        if config.algorithm == "sceua":
-            sampler.sample(config.evaluations, ngs=len(PARAMETER_NAMES) + 1)
-        else:
-            sampler.sample(config.evaluations)
-    if best["values"] is None:
+    _run_search(algorithm(setup, dbformat="ram", random_state=seed, save_sim=False), config)
+    if search.best_values is None:
         raise RuntimeError(f"calibration seed {seed}: no parameter set gave a finite training NSE")
-    state = {name: torch.tensor(value, dtype=torch.float64) for name, value in best["values"].items()}
+    state = {name: torch.tensor(value, dtype=torch.float64) for name, value in search.best_values.items()}
     return ReplicateResult(
-        seed=seed, state_dict=state, train_loss=train_curve, validation_loss=validation_curve,
-        best_epoch=int(np.argmin(train_curve)) + 1, seconds=time.perf_counter() - started,
+        seed=seed, state_dict=state, train_loss=search.train_curve, validation_loss=search.validation_curve,
+        best_epoch=search.best_run, seconds=time.perf_counter() - started,
     )
 
 

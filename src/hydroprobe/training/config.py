@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -76,6 +77,8 @@ class TrainConfig:
     (:func:`hydroprobe.training.device.resolve_recurrence`).
     ``mode`` seq2seq trains on ``windows_per_epoch`` random windows a epoch, each scored on
     its last ``loss_span`` days (:mod:`hydroprobe.training.sequence`); evaluation stays seq2one.
+    ``min_updates`` > 0 raises the epoch budget until it allows that many parameter updates
+    (:func:`epoch_budget`); 0 = ``max_epochs`` alone, as before the option.
     """
 
     window: int = 365
@@ -97,6 +100,7 @@ class TrainConfig:
     mode: str = "seq2one"
     loss_span: int = 365
     windows_per_epoch: int = 1280
+    min_updates: int = 0
 
     def __post_init__(self) -> None:
         require(self.window >= 1, "train.window", f"must be >= 1 (got {self.window})")
@@ -124,6 +128,7 @@ class TrainConfig:
         require(self.loss_span >= 1, "train.loss_span", f"must be >= 1 (got {self.loss_span})")
         require(self.windows_per_epoch >= 1, "train.windows_per_epoch",
                 f"must be >= 1 (got {self.windows_per_epoch})")
+        require(self.min_updates >= 0, "train.min_updates", f"must be >= 0 (0 = off; got {self.min_updates})")
         if self.mode == "seq2seq":
             require(self.loss_span <= self.window, "train.loss_span",
                     f"must be <= train.window in seq2seq (got {self.loss_span} > {self.window})")
@@ -135,6 +140,40 @@ class TrainConfig:
     def seeds(self) -> list[int]:
         """Replicate k uses seed ``seed + k``."""
         return [self.seed + k for k in range(self.replicates)]
+
+    def budgeted(self, training_samples: int) -> TrainConfig:
+        """This recipe with its budget resolved for a record: ``max_epochs`` = :func:`epoch_budget`.
+
+        ``min_updates`` is folded in (0), so every engine, which counts only epochs, trains the
+        resolved budget, and the recipe hash equals that of the same epochs asked for directly:
+        where ``max_epochs`` already gives enough updates, cached replicates stay valid.
+        """
+        return dataclasses.replace(self, max_epochs=epoch_budget(self, training_samples), min_updates=0)
+
+
+def updates_per_epoch(config: TrainConfig, training_samples: int) -> int:
+    """Parameter updates in one epoch: one per batch of the epoch's samples, the last batch partial.
+
+    seq2one passes once over the ``training_samples``; seq2seq draws ``windows_per_epoch``
+    windows whatever the record's length (:mod:`hydroprobe.training.sequence`).
+    """
+    drawn = config.windows_per_epoch if config.mode == "seq2seq" else training_samples
+    return max(1, math.ceil(drawn / config.batch_size))
+
+
+def epoch_budget(config: TrainConfig, training_samples: int) -> int:
+    """Epochs a run may train: ``max_epochs``, raised until they hold ``min_updates`` updates.
+
+    Why: an epoch is one pass over the record, so a fixed epoch count gives a short record
+    few updates (a 12-year basin ~500 in 30 epochs, Salmon's 30 years ~1,300) and its LSTM
+    stopped at the budget, still improving. What a network learns follows the updates it
+    made, so the budget is counted in updates and early stopping still decides when to
+    stop; ``max_epochs`` stays the budget where it already holds ``min_updates`` updates.
+    """
+    if config.min_updates == 0:
+        return config.max_epochs
+    needed = math.ceil(config.min_updates / updates_per_epoch(config, training_samples))
+    return max(config.max_epochs, needed)
 
 
 def config_hash(
@@ -168,6 +207,8 @@ def config_hash(
     if train.mode == "seq2one":
         for key in SEQ2SEQ_KEYS:
             recipe.pop(key)
+    if not train.min_updates:  # off (or folded in by TrainConfig.budgeted): keys as before the option
+        recipe.pop("min_updates")
     model_recipe = dataclasses.asdict(model)
     if not model.standardize:  # off = the LSTM as before the option: its cache keys unchanged
         model_recipe.pop("standardize")

@@ -88,6 +88,11 @@ def split_samples(dataset: BasinDataset, series: WindowedSeries) -> dict[str, Sa
     return {name: series.sample_index(*dataset.splits[name]) for name in SPLIT_NAMES}
 
 
+def training_samples(dataset: BasinDataset, window: int) -> int:
+    """The training split's samples with ``window``-day windows: what one seq2one epoch passes over."""
+    return int(dataset.windowed(window).sample_index(*dataset.splits["train"]).days.size)
+
+
 def simulate_physical(
     architecture: dict,
     state_dict: dict,
@@ -168,7 +173,11 @@ def plan_training(
     device: torch.device,
     group_size: int = 0,
 ) -> TrainingPlan:
-    """Check the recipe, window the data and find the recipe's cache folder."""
+    """Check the recipe, window the data, resolve its epoch budget and find the recipe's cache folder.
+
+    The plan's ``config`` holds the budget for this record (:meth:`TrainConfig.budgeted`): what
+    every engine trains and the cache key names.
+    """
     kind = model_config.kind
     require(
         train_config.engine != "ensemble" or train_config.mode in kind.stacked_modes,
@@ -181,10 +190,11 @@ def plan_training(
     for name, index in samples.items():
         if index.days.size == 0:
             raise ValueError(f"split '{name}' has no usable samples with window {train_config.window}")
+    budgeted = train_config.budgeted(samples["train"].days.size)
     architecture = model_config.architecture(dataset)
-    recipe = config_hash(model_config, train_config, dataset.fingerprint, group_size=group_size)
+    recipe = config_hash(model_config, budgeted, dataset.fingerprint, group_size=group_size)
     outcome = TrainingOutcome(recipe, architecture, [], {k: v.report() for k, v in samples.items()})
-    return TrainingPlan(dataset, train_config, series, samples, architecture,
+    return TrainingPlan(dataset, budgeted, series, samples, architecture,
                         ReplicateCache(cache_root, recipe), outcome, device)
 
 
@@ -204,8 +214,8 @@ def train_replicates(
     """
     plan = plan_training(dataset, model_config, train_config, cache_root, device, group_size)
     missing = plan.reuse_cached(observer)
-    checkpoints = Checkpoints(plan.cache.folder, train_config.checkpoint_minutes)
-    for result in _train(plan.architecture, plan.series, plan.samples, train_config, missing, device,
+    checkpoints = Checkpoints(plan.cache.folder, plan.config.checkpoint_minutes)
+    for result in _train(plan.architecture, plan.series, plan.samples, plan.config, missing, device,
                          observer, checkpoints, group_size):
         plan.cache.save(result)
         plan.finish(result, reused=False, observer=observer)
