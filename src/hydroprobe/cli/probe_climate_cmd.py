@@ -1,8 +1,9 @@
 """``hydroprobe probe climate``: climate-sensitivity probes on the registered champion and its replicates.
 
 Writes ``metrics/probes_climate.json``, ``plots/climate/<scenario>.csv``,
-``reports/figures/climate_*.png`` and ``reports/fragments/climate.md`` (the
-DVC ``probe_climate`` stage's outputs) and logs them as one MLflow run.
+``reports/figures/climate_*.png`` and ``reports/fragments/climate.md`` under
+``models/<key>/`` (the climate half of the DVC stage ``model_probe@<key>``, after
+``hydroprobe probe paper``) and logs them as one MLflow run.
 """
 
 from __future__ import annotations
@@ -69,7 +70,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``climate`` to the ``probe`` sub-commands."""
     climate = subparsers.add_parser(
         "climate",
-        help="climate sensitivity: warmer, wetter, drier observed forcing against physical rules",
+        help="climate sensitivity: warmer, wetter, drier observed forcing against physical rules "
+             "(DVC stage 'model_probe@<key>')",
         description=(
             "Perturb the observed forcing (temperature shifts, all-year and snow-season "
             "precipitation scaling, combinations), run the registered model (champion and every "

@@ -1,8 +1,9 @@
 """``hydroprobe probe paper``: the paper's Cases 1 and 2 on the registered champion and its replicates.
 
 Writes ``metrics/probes_paper.json``, ``plots/probes/case{1,2}.csv``,
-``reports/figures/probes_case*.png`` and ``reports/fragments/paper_cases.md``
-(the DVC ``probe_paper`` stage's outputs) and logs them as one MLflow run.
+``reports/figures/probes_case*.png`` and ``reports/fragments/paper_cases.md`` under
+``models/<key>/`` (the paper half of the DVC stage ``model_probe@<key>``, whose
+other command is ``hydroprobe probe climate``) and logs them as one MLflow run.
 """
 
 from __future__ import annotations
@@ -86,7 +87,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``paper`` to the ``probe`` sub-commands."""
     paper = subparsers.add_parser(
         "paper",
-        help="paper Cases 1-2: zero precipitation, constant snow-season precipitation",
+        help="paper Cases 1-2: zero precipitation, constant snow-season precipitation "
+             "(DVC stage 'model_probe@<key>')",
         description=(
             "Run the paper's probe experiments on the registered model (champion and every "
             "replicate): Case 1 feeds zero precipitation with observed, sinusoidal and shifted "
