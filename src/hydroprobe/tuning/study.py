@@ -68,7 +68,7 @@ def require_shared_storage(storage: str, spans_machines: bool) -> None:
             f"tune.storage is {storage}, a SQLite file, but the Ray cluster spans several machines: "
             "their workers cannot share it. Set tune.storage (or --storage) to a PostgreSQL URL "
             "(postgresql+psycopg://USER:PASSWORD@HOST/optuna) or to journal:///PATH on a file system "
-            "every machine mounts (README: 'More than one machine')"
+            "every machine mounts (docs/distributed.md)"
         )
 
 
