@@ -30,16 +30,15 @@ def make_group_project(folder: Path, shared_data: Path, params: dict, **group) -
         "id": "camels_snow",
         "gauges": GAUGES,
         "single_basin_gauges": "same",
-        "model": {"hidden_size": 4, "initial_forget_bias": 3, "standardize": False},
-        "train": {
-            "window": 60,
-            "max_epochs": 1,
-            "replicates": 2,
-            "threads": 1,
-            "batch_size": 256,
-            "learning_rate": 0.01,
-            "checkpoint_minutes": 0,
-            "min_updates": 0,  # params.yaml's group.train sets it too: the single-basin LSTMs train 1 epoch
+        "subject": "regional_lstm",
+        "model": {"hidden_size": 4, "initial_forget_bias": 3, "standardize": True},
+        "train": {"mode": "seq2seq", "window": 120, "loss_span": 60, "windows_per_epoch": 16,
+                  "batch_size": 8, "max_epochs": 1, "patience": 1, "replicates": 2, "threads": 1,
+                  "learning_rate": 0.01, "checkpoint_minutes": 0, "min_updates": 0},
+        "models": {
+            "regional_lstm": {"model": {"type": "regional_lstm"}},
+            "regional_mclstm": {"model": {"type": "regional_mclstm"}},
+            "lstm": {"model": {"type": "lstm"}, "train": {"replicates": 1}},
         },
         **group,
     }

@@ -1,11 +1,12 @@
-"""``hydroprobe group train|probe|report --group <id>``: a regional LSTM over a basin group.
+"""``hydroprobe group train|probe|report --group <id>``: the bench of ``group.models`` over a basin group.
 
-``train`` trains the regional LSTM (MLflow parent run, nested replicates,
-registered as ``hydroprobe-<group>-regional-lstm`` and promoted by the usual
-rule) and a single-basin LSTM per basin; ``probe`` runs the paper and climate
-probes on every basin for both; ``report`` writes ``reports/groups/<group>.md``.
-With ``--if-enabled`` (what the DVC stages run) and ``group.enabled: false``
-each only writes a "disabled" marker, so a default ``dvc repro`` costs nothing.
+``train`` trains every model of ``group.models``: group-scope ones (the regional LSTM and
+MC-LSTM) over all basins, each an MLflow parent run with nested replicates, registered as
+``hydroprobe-<group>-<definition>-<key>`` and promoted by the usual rule; basin-scope ones (the
+single-basin LSTM) on each basin alone. ``probe`` runs the paper and climate probes on every
+basin for every model; ``report`` writes ``reports/groups/<group>.md``. With ``--if-enabled``
+(what the DVC stages run) and ``group.enabled: false`` each only writes a "disabled" marker, so a
+default ``dvc repro`` costs nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from hydroprobe.cli.common import add_ray_argument
 from hydroprobe.config import find_repo_root, load_params
+from hydroprobe.errors import ConfigError
 
 ACTIONS = ("train", "probe", "report")
 
@@ -42,14 +44,13 @@ def _run(args: argparse.Namespace) -> int:
         from hydroprobe.group.report import report_path, write_report
 
         summary = write_report(root, group_id)["summary"]
-        print(
-            f"wrote {report_path(root, group_id).relative_to(root)}: median test NSE regional "
-            f"{summary['regional']['test_nse']['median']:.3f}, "
-            f"single {summary['single']['test_nse']['median']:.3f}"
+        medians = ", ".join(
+            f"{key} {row['test_nse']['median']:.3f}" for key, row in summary["models"].items()
         )
+        print(f"wrote {report_path(root, group_id).relative_to(root)}: median test NSE {medians}")
         return 0
     from hydroprobe.cli.common import probe_map
-    from hydroprobe.execution.config import parse_execution  # Ray itself only if the engine is ray
+    from hydroprobe.execution.config import parse_execution
     from hydroprobe.group.settings import group_plan
     from hydroprobe.tracking.group_stage import run_group_probes, run_group_training
     from hydroprobe.tracking.store import locked_store_errors
@@ -57,13 +58,15 @@ def _run(args: argparse.Namespace) -> int:
     plan = group_plan(params, root, group_id)
     with locked_store_errors():
         if args.action == "train":
-            record = run_group_training(root, plan, params, parse_execution(params, args.ray_address))
-            regional = record["regional"]
-            print(
-                f"regional LSTM on {len(plan.specs)} basins: selected seed {regional['best_seed']} "
-                f"(median validation NSE {regional['registered']['validation_nse']:.3f}); "
-                f"{regional['promotion']['reason']}; single-basin LSTMs on {len(plan.single_ids)} basins"
-            )
+            if parse_execution(params, args.ray_address).distributed:
+                raise ConfigError(
+                    "group train runs in this process (its models train stacked); only "
+                    "`group probe` spreads over Ray. Fix: drop --ray-address or set "
+                    "execution.engine: local for the train stage"
+                )
+            record = run_group_training(root, plan, params)
+            for key, model in record["models"].items():
+                print(_trained_line(key, model))
         else:
             record = run_group_probes(root, plan, params, probe_map(params, args.ray_address))
             print(
@@ -73,14 +76,25 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _trained_line(key: str, model: dict) -> str:
+    """One line per trained model: where its champion stands, or how many basins it covers."""
+    if model["scope"] == "basin":
+        return f"{key}: a {model['label']} on each of {len(model['basins'])} basins"
+    return (
+        f"{key}: {model['label']}, selected seed {model['best_seed']} (median validation NSE "
+        f"{model['registered']['validation_nse']:.3f}); {model['promotion']['reason']}"
+    )
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "group",
         help="regional LSTM over a basin group, single-basin baselines, probes and report",
         description=(
-            "train: one LSTM on every basin of params 'group' (static attributes, NSE* loss) and a "
-            "single-basin LSTM per basin; probe: paper Cases 1-2 and climate scenarios on every basin "
-            "for both; report: reports/groups/<group>.md. Knobs: the 'group' section of params.yaml."
+            "train: every model of params 'group.models' (a regional LSTM and MC-LSTM over all basins, "
+            "static attributes, NSE* loss; a single-basin LSTM on each basin), sequence-to-sequence; "
+            "probe: paper Cases 1-2 and climate scenarios on every basin for every model; report: "
+            "reports/groups/<group>.md. Knobs: the 'group' section of params.yaml."
         ),
     )
     parser.add_argument("action", choices=ACTIONS)
@@ -90,5 +104,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="only write a 'disabled' marker unless group.enabled is true (what DVC runs)",
     )
-    add_ray_argument(parser, "each single-basin replicate group (train) or each model's probes (probe)")
+    add_ray_argument(parser, "each model's probes of each basin (probe only)")
     parser.set_defaults(func=_run)

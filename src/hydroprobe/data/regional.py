@@ -121,6 +121,28 @@ class RegionalData:
         maximum[DISCHARGE] *= factor
         return MinMaxScaler(minimum, maximum)
 
+    def training_statistics(self) -> dict:
+        """Mean and std of the normalised inputs (P, T, attributes) and discharge over every basin's
+        training days: what a network standardising inside (``model.standardize``) z-scores with.
+
+        An input constant over those days (an attribute of a group of one) gets std 1.
+        """
+        start, end = self.splits["train"]
+        inputs, target = [], []
+        for basin_id in self.basin_ids:
+            scaled = self.scaler.transform_frame(self.depth_frame(basin_id)).loc[start:end]
+            static = np.broadcast_to(self.static_vector(basin_id), (len(scaled), len(self.static.names)))
+            inputs.append(np.concatenate([scaled[list(INPUTS)].to_numpy(np.float64), static], axis=1))
+            target.append(scaled[DISCHARGE].to_numpy(np.float64))
+        inputs_all, target_all = np.concatenate(inputs), np.concatenate(target)
+        spread = np.nanstd(inputs_all, axis=0)
+        return {
+            "input_mean": np.nanmean(inputs_all, axis=0).tolist(),
+            "input_std": np.where(spread > 0, spread, 1.0).tolist(),
+            "target_mean": float(np.nanmean(target_all)),
+            "target_std": float(np.nanstd(target_all)),
+        }
+
     def basin_dataset(self, basin_id: str) -> BasinDataset:
         """One basin as the probes take it, with the regional model's scaler (m³/s discharge)."""
         series = self.series[basin_id]
@@ -165,6 +187,12 @@ def fit_regional(
     scaler = MinMaxScaler.fit(train, COLUMNS)
     static = StaticScaler.fit(raw, static_names)
     return RegionalData(group_id, series, raw, splits, scaler, static, _fingerprint(series, raw, splits))
+
+
+def single_basin(data: RegionalData, basin_id: str) -> RegionalData:
+    """One basin of the group as a group of its own: its scaler fitted on its training days alone and
+    no attributes (they would be constant). What its single-basin model trains on."""
+    return fit_regional(data.group_id, {basin_id: data.series[basin_id]}, {basin_id: {}}, data.splits, ())
 
 
 def hold_out(data: RegionalData, held: list[str]) -> tuple[RegionalData, RegionalData]:

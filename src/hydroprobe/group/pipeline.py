@@ -1,14 +1,13 @@
 """The group pipeline as functions over data and models: no MLflow, no CLI.
 
-Regional model and single-basin baselines of one group go through the same
-probes basin by basin. The single-basin LSTMs are the existing single-basin
-path (prepare → normalize → :func:`~hydroprobe.training.replicates.train_replicates`),
-one per basin, with the group's shared model and training knobs. Paths::
+Every model of ``group.models`` goes through the same probes basin by basin. A group-scope
+model (regional LSTM, regional MC-LSTM) is one network for every basin; a basin-scope model
+(the single-basin LSTM) is one network per basin, trained by the same code on a group of one
+(:func:`~hydroprobe.data.regional.single_basin`). Paths::
 
-    outputs/<group>/group_train.json           both kinds' replicates and per-basin metrics
-    outputs/<group>/basins/<basin>/            single-basin prepared and normalised data
-    outputs/<group>/probes/<basin>/<kind>/     paper and climate probe outputs (kind: regional | single)
-    outputs/<group>/group_probe.json           the headline numbers per basin and kind
+    outputs/<group>/group_train.json           every model's replicates and per-basin metrics
+    outputs/<group>/probes/<basin>/<model>/    paper and climate probe outputs
+    outputs/<group>/group_probe.json           the headline numbers per basin and model
 """
 
 from __future__ import annotations
@@ -18,18 +17,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
-from hydroprobe.data.checks import check_length_and_splits
-from hydroprobe.data.dataset import BasinDataset, normalize, write_prepared
-from hydroprobe.data.loaders import load_basin
+from hydroprobe.data.basin import DISCHARGE, PRECIPITATION, TEMPERATURE
 from hydroprobe.data.regional import RegionalData, StaticScaler
 from hydroprobe.data.scaler import MinMaxScaler
-from hydroprobe.data.splits import parse_splits
 from hydroprobe.data.summary import mm_per_day_to_m3s
-from hydroprobe.group.settings import GroupPlan
 from hydroprobe.layout import PAPER_CSV
-from hydroprobe.models.simulator import DischargeSimulator, RegionalSimulator, SequenceModelSimulator
+from hydroprobe.models.kinds import kind_of
+from hydroprobe.models.replicate_ensemble import ReplicateEnsemble
+from hydroprobe.models.simulator import DischargeSimulator
 from hydroprobe.probes.climate import run_climate_probes
 from hydroprobe.probes.climate.ensemble import mean_elasticity
 from hydroprobe.probes.climate.scenarios import ClimateSettings
@@ -37,14 +33,11 @@ from hydroprobe.probes.paper import run_paper_probes
 from hydroprobe.probes.paper.settings import ProbeSettings
 from hydroprobe.probes.units import UnitMap, in_process
 from hydroprobe.probes.volumes import flow_volume_km3
-from hydroprobe.training.replicates import (
-    ReplicateCache,
-    ReplicateObserver,
-    TrainingOutcome,
-    train_replicates,
-)
+from hydroprobe.training import metrics
+from hydroprobe.training.config import TrainConfig
 
-KINDS = ("regional", "single")
+#: (champion, replicates, the data the probes read the basin from)
+ProbedModel = tuple[DischargeSimulator, list[DischargeSimulator], RegionalData]
 
 
 def group_dir(root: Path, group_id: str) -> Path:
@@ -59,43 +52,13 @@ def probe_record_path(root: Path, group_id: str) -> Path:
     return group_dir(root, group_id) / "group_probe.json"
 
 
-def probe_dir(root: Path, group_id: str, basin_id: str, kind: str) -> Path:
-    return group_dir(root, group_id) / "probes" / basin_id / kind
-
-
-def single_dataset(root: Path, plan: GroupPlan, basin_id: str, raw_dir: Path) -> BasinDataset:
-    """The basin prepared and normalised exactly as the single-basin ``prepare``/``normalize`` stages do."""
-    spec = plan.specs[basin_id]
-    out = group_dir(root, plan.group_id) / "basins" / basin_id
-    series = load_basin(basin_id, spec, raw_dir)
-    splits = parse_splits(spec["splits"], f"basins.{basin_id}.splits")
-    check_length_and_splits(series.frame, splits, plan.train.window, series.source)
-    write_prepared(series, splits, out)
-    normalize(out)
-    return BasinDataset.load(out)
-
-
-def train_single_baselines(
-    datasets: dict[str, BasinDataset],
-    plan: GroupPlan,
-    cache_root: Path,
-    device: torch.device,
-    observers: dict[str, ReplicateObserver] | None = None,
-) -> dict[str, TrainingOutcome]:
-    """One single-basin LSTM (all its replicates) per basin, cached per basin like ``hydroprobe train``."""
-    return {
-        basin_id: train_replicates(
-            dataset, plan.model, plan.train, cache_root / basin_id, device, (observers or {}).get(basin_id)
-        )
-        for basin_id, dataset in datasets.items()
-    }
-
-
-def regional_spec(architecture: dict, window: int, data: RegionalData) -> dict:
-    """What rebuilds the regional model for any basin: network, window, shared scaler, attribute scaler."""
+def group_spec(architecture: dict, train: TrainConfig, data: RegionalData) -> dict:
+    """What rebuilds a group model for any basin: network, windows, shared scaler, attribute scaler."""
     return {
         "architecture": architecture,
-        "window": window,
+        "window": train.window,
+        "span": train.loss_span,
+        "one_pass": kind_of(architecture["type"]).evaluation == "one_pass",
         "scaler": data.scaler.to_dict(),
         "scaler_units": {"discharge": "mm/d"},
         "static": data.static.to_dict(),
@@ -103,68 +66,108 @@ def regional_spec(architecture: dict, window: int, data: RegionalData) -> dict:
     }
 
 
-def regional_simulator(
-    name: str, spec: dict, state: dict, data: RegionalData, basin_id: str
-) -> RegionalSimulator:
-    """The regional network as a simulator of one basin: its attributes, discharge in its m³/s."""
+def basin_spec(spec: dict, attributes: dict[str, float], area_km2: float) -> dict:
+    """A group model's spec for one basin: its normalised attributes and the scaler in its m³/s.
+
+    mm/d → m³/s is linear, so scaling the shared scaler's discharge bounds by the basin's factor
+    makes the simulator's inverse transform give the basin's discharge directly.
+    """
     shared = MinMaxScaler.from_dict(spec["scaler"])
-    factor = float(mm_per_day_to_m3s(1.0, data.series[basin_id].meta.area_km2))
+    factor = float(mm_per_day_to_m3s(1.0, area_km2))
     minimum, maximum = dict(shared.minimum), dict(shared.maximum)
     minimum["discharge"] *= factor
     maximum["discharge"] *= factor
-    static = StaticScaler.from_dict(spec["static"]).transform(data.static_raw[basin_id])
-    return RegionalSimulator(
-        name=name,
-        architecture=spec["architecture"],
-        state_dict=state,
-        scaler=MinMaxScaler(minimum, maximum),
-        window=spec["window"],
-        static=tuple(float(v) for v in static),
-    )
+    static = StaticScaler.from_dict(spec["static"]).transform(attributes)
+    return {
+        **spec,
+        "scaler": MinMaxScaler(minimum, maximum).to_dict(),
+        "scaler_units": {"discharge": "m3/s"},
+        "static": [float(v) for v in static],
+    }
 
 
-def single_simulators(
-    record: dict, dataset: BasinDataset, cache_root: Path
-) -> tuple[SequenceModelSimulator, list[SequenceModelSimulator]]:
-    """The selected single-basin replicate and all replicates, read back from the replicate cache."""
-    cache = ReplicateCache(cache_root / dataset.basin_id, record["config_hash"])
-    sims = {}
-    for seed in record["seeds"]:
-        result = cache.load(seed)
-        if result is None:
-            raise FileNotFoundError(
-                f"{cache.folder}: no cached replicate seed {seed} of {dataset.basin_id}. "
-                "Fix: run `hydroprobe group train` first."
-            )
-        sims[seed] = SequenceModelSimulator(
-            name=f"single {dataset.basin_id} seed {seed}",
-            architecture=record["architecture"],
-            state_dict=result.state_dict,
-            scaler=dataset.scaler,
-            window=record["window"],
+def basin_simulator(
+    name: str, spec: dict, state: dict, data: RegionalData, basin_id: str
+) -> DischargeSimulator:
+    """A group model (its group ``spec`` and weights) as the probes' simulator of one basin of ``data``."""
+    one = basin_spec(spec, data.static_raw[basin_id], data.series[basin_id].meta.area_km2)
+    return kind_of(spec["architecture"]["type"]).build_simulator(name, one, state)
+
+
+def probed_model(
+    label: str,
+    spec: dict,
+    champion: dict | list[dict],
+    replicates: dict[int, dict],
+    data: RegionalData,
+    basin_id: str,
+) -> ProbedModel:
+    """The champion (one state, or the ensemble's member states) and every replicate, for one basin."""
+    members = {
+        seed: basin_simulator(f"{label} seed {seed}", spec, state, data, basin_id)
+        for seed, state in replicates.items()
+    }
+    if isinstance(champion, list):
+        best: DischargeSimulator = ReplicateEnsemble(
+            f"{label} ensemble",
+            [basin_simulator(f"{label} member {i}", spec, s, data, basin_id) for i, s in enumerate(champion)],
         )
-    return sims[record["best_seed"]], [sims[seed] for seed in record["seeds"]]
+    else:
+        best = basin_simulator(label, spec, champion, data, basin_id)
+    return best, list(members.values()), data
+
+
+def scores_from_simulators(
+    models: dict[str, ProbedModel], basin_id: str
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Each model's champion run over the basin's whole record, scored per split (m³/s).
+
+    The basin's discharge is read here only, after the models have predicted it.
+    """
+    out = {}
+    for key, (champion, _, data) in models.items():
+        frame = data.series[basin_id].frame
+        observed = frame[DISCHARGE].to_numpy()
+        simulated = champion.simulate(frame[PRECIPITATION].to_numpy(), frame[TEMPERATURE].to_numpy())
+        out[key] = {}
+        for split, (start, end) in data.splits.items():
+            days = (frame.index >= start) & (frame.index <= end)
+            out[key][split] = metrics.all_metrics(observed[days], simulated[days])
+    return out
+
+
+def champion_states(record: dict, states: dict[int, dict]) -> dict | list[dict]:
+    """A basin-scope model's champion, by ``promote.candidate: best_validation``: the replicate ensemble
+    (every member's weights) when its median validation NSE beats the selected replicate's."""
+    best = next(r for r in record["replicates"] if r["seed"] == record["best_seed"])
+    if record["ensemble"]["median_validation_nse"] > best["median_validation_nse"]:
+        return [states[seed] for seed in record["seeds"]]
+    return states[record["best_seed"]]
 
 
 def probe_basin(
-    models: dict[str, tuple[DischargeSimulator, list[DischargeSimulator], BasinDataset]],
+    models: dict[str, ProbedModel],
+    basin_id: str,
     settings: ProbeSettings,
     climate: ClimateSettings,
     out_root: Path,
     map_units: UnitMap = in_process,
 ) -> dict[str, dict]:
-    """Paper Cases 1–2 and the climate scenarios on each kind of model of one basin; headline numbers.
+    """Paper Cases 1–2 and the climate scenarios on each model of one basin; headline numbers.
 
     ``map_units`` runs each model's scenarios (in this process, or each a Ray task).
     """
     out = {}
-    for kind, (champion, replicates, dataset) in models.items():
-        folder = out_root / kind
+    for key, (champion, replicates, data) in models.items():
+        folder = out_root / key
+        dataset = data.basin_dataset(basin_id)
         paper = run_paper_probes(champion, replicates, dataset, settings, folder, map_units=map_units)
-        result = run_climate_probes({kind: (champion, replicates)}, dataset, climate, folder,
-                                    map_units=map_units)
-        out[kind] = headline_numbers(paper, result, kind, folder)
-    return out
+        result = run_climate_probes(
+            {key: (champion, replicates)}, dataset, climate, folder, map_units=map_units
+        )
+        out[key] = headline_numbers(paper, result, key, folder)
+    scores = scores_from_simulators(models, basin_id)
+    return {key: {**numbers, "metrics": scores[key]} for key, numbers in out.items()}
 
 
 def headline_numbers(paper: dict, climate: dict, label: str, folder: Path) -> dict:
@@ -183,6 +186,7 @@ def headline_numbers(paper: dict, climate: dict, label: str, folder: Path) -> di
         "flow_from_nothing_mm": float(nothing_mm),
         "recovered_mean": float(np.mean(recovered)),
         "recovered_by_level": dict(zip(levels, map(float, recovered), strict=True)),
+        "balance_residual_max": _largest_residual(paper, levels),
         "runoff_ratio": paper["observed"]["runoff_ratio"],
         "elasticity": elasticity,
         "observed_elasticity": observed,
@@ -193,6 +197,18 @@ def headline_numbers(paper: dict, climate: dict, label: str, folder: Path) -> di
             key for key, rule in rules.items() if rule["applicable"] and not rule["champion"]["passed"]
         ),
     }
+
+
+def _largest_residual(paper: dict, levels: list[str]) -> float:
+    """The largest |residual| over the Case 2 levels, as a share of the added water.
+
+    For a network without a water balance (an LSTM) the residual is everything not returned as flow.
+    """
+    shares = []
+    for key in levels:
+        balance = paper["case2"][key]["water_balance"]
+        shares.append(abs(float(balance["residual_mm"]["champion"])) / float(balance["added_mm"]["champion"]))
+    return max(shares)
 
 
 def write_json(path: Path, content: dict) -> None:

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from torch import nn
 
     from hydroprobe.data.dataset import BasinDataset
+    from hydroprobe.data.regional import RegionalData
     from hydroprobe.models.simulator import DischargeSimulator
 
 #: How a kind is fit: gradient training of replicates (``hydroprobe.training.replicates``) or a
@@ -63,13 +64,19 @@ class ModelKind:
     network: str | None = None
     extras: str | None = None
     smallest_hidden: int = 1
-    stacked: str | None = None  # "module:Class" holding R replicates at once (the ensemble engine)
-    stacked_modes: tuple[str, ...] = ()  # the train.mode values that stacked class trains
+    #: train.mode → "module:Class" holding R replicates at once (the ensemble engine)
+    stacked: dict[str, str] = field(default_factory=dict)
     cuda_stack_from: int = 1  # on CUDA, fewer replicates train faster one by one (cuDNN's nn.LSTM)
     launch_free: bool = False  # the ensemble engine's CUDA-graph step and Triton recurrence (seq2one) apply
     scope: Literal["basin", "group"] = "basin"
-    regional: str | None = None  # the kind trained over a basin group from this one (group baseline)
     standardized: str = "its inputs and target"  # what ``model.standardize`` z-scores (the report's recipe)
+    #: How a sequence-to-sequence model of this kind runs a record in the probes: in tiles of its training
+    #: windows, or in one pass (a conserving model: its stores carry water from day to day, and only a
+    #: pass that never resets them closes the water balance over years)
+    evaluation: Literal["tiles", "one_pass"] = "tiles"
+    #: "module:function" returning the architecture entries beyond type, inputs and hidden size when the
+    #: kind trains on a basin group's data (called with the RegionalData and the ``model`` block)
+    group_extras: str | None = None
 
     def network_class(self) -> type[nn.Module]:
         if self.network is None:
@@ -77,18 +84,28 @@ class ModelKind:
         return _resolve(self.network)
 
     @property
-    def stacks(self) -> bool:
-        """Whether its replicates can train stacked in the ensemble engine (in some mode)."""
-        return self.stacked is not None
+    def stacked_modes(self) -> tuple[str, ...]:
+        """The train.mode values whose replicates train stacked in the ensemble engine."""
+        return tuple(self.stacked)
 
-    def stacked_class(self) -> type[nn.Module]:
-        if self.stacked is None:
-            raise ValueError(f"model kind '{self.name}' has no stacked (ensemble engine) form")
-        return _resolve(self.stacked)
+    def stacked_class(self, mode: str) -> type[nn.Module]:
+        if mode not in self.stacked:
+            raise ValueError(f"model kind '{self.name}' has no stacked (ensemble engine) form in {mode}")
+        return _resolve(self.stacked[mode])
+
+    def launch_free_in(self, mode: str) -> bool:
+        """Whether the CUDA-graph step and the Triton recurrence apply: the LSTM's seq2one step only."""
+        return self.launch_free and mode == "seq2one"
 
     def architecture_extras(self, dataset: BasinDataset | None, options: dict) -> dict:
         """The kind's own architecture entries (e.g. MC-LSTM's scaler ranges and basin area)."""
         return _resolve(self.extras)(dataset, options) if self.extras else {}
+
+    def group_architecture_extras(self, data: RegionalData, options: dict) -> dict:
+        """The kind's own architecture entries when it trains on a basin group's data."""
+        if self.group_extras is None:
+            raise ValueError(f"model kind '{self.name}' does not train on a basin group")
+        return _resolve(self.group_extras)(data, options)
 
     def build_simulator(self, name: str, spec: dict, state: dict) -> DischargeSimulator:
         """The probes' simulator for a stored spec (architecture, window, scaler) and weights."""
@@ -101,22 +118,26 @@ def _resolve(target: str) -> Callable:
 
 
 _NETWORK_SIMULATOR = "hydroprobe.models.simulator:network_simulator"
+_STACKED_LSTM = "hydroprobe.models.stacked_lstm:StackedLSTM"
+_STACKED_MCLSTM = "hydroprobe.models.ensemble_mclstm:EnsembleMCLSTM"
 
 KINDS: dict[str, ModelKind] = {
     kind.name: kind
     for kind in (
         ModelKind(
             name="lstm", label="LSTM", conserving=False, loss_term="none", fit="gradient",
-            logged_as="pytorch", simulator=_NETWORK_SIMULATOR, regional="regional_lstm",
+            logged_as="pytorch", simulator=_NETWORK_SIMULATOR,
             network="hydroprobe.models.lstm:LSTMRegressor",
-            stacked="hydroprobe.models.ensemble_lstm:EnsembleLSTM", stacked_modes=("seq2one",),
+            stacked={"seq2one": "hydroprobe.models.ensemble_lstm:EnsembleLSTM", "seq2seq": _STACKED_LSTM},
             # an H200 measurement: the graph step 0.84 s an epoch at R = 1 and 1.17 s at R = 16, cuDNN
             # 0.15 s x R, so they break even near R = 6 (benchmarks/RESULTS.md, 2026-11-29)
             cuda_stack_from=6, launch_free=True,
             extras="hydroprobe.models.lstm:architecture_extras",
+            group_extras="hydroprobe.models.regional_lstm:single_basin_extras",
             sources=("models/lstm.py", "models/standardization.py", "models/ensemble_lstm.py",
-                     "models/ensemble_recurrence.py", "models/ensemble_triton.py",
-                     "training/static_step.py", "training/graph_step.py", "training/sequence.py"),
+                     "models/ensemble_recurrence.py", "models/ensemble_triton.py", "models/stacked_lstm.py",
+                     "training/static_step.py", "training/graph_step.py", "training/sequence.py",
+                     "training/ensemble_sequence.py"),
         ),
         ModelKind(
             name="mclstm", label="MC-LSTM", conserving=True, loss_term="trash", fit="gradient",
@@ -124,7 +145,7 @@ KINDS: dict[str, ModelKind] = {
             logged_as="pytorch_pickle", simulator=_NETWORK_SIMULATOR, smallest_hidden=2,  # trash + flow cell
             network="hydroprobe.models.mclstm:MassConservingLSTM",
             extras="hydroprobe.models.mclstm:architecture_extras",
-            stacked="hydroprobe.models.ensemble_mclstm:EnsembleMCLSTM", stacked_modes=("seq2one", "seq2seq"),
+            stacked={"seq2one": _STACKED_MCLSTM, "seq2seq": _STACKED_MCLSTM},
             standardized="its gates' inputs (the mass path stays in mm)",
             sources=("models/mclstm.py", "models/ensemble_mclstm.py", "training/sequence.py",
                      "training/ensemble_sequence.py"),
@@ -138,9 +159,23 @@ KINDS: dict[str, ModelKind] = {
             name="regional_lstm", label="regional LSTM", conserving=False, loss_term="none", fit="gradient",
             logged_as="pytorch", simulator="hydroprobe.models.simulator:regional_simulator", scope="group",
             network="hydroprobe.models.regional_lstm:RegionalLSTM",
-            extras="hydroprobe.models.lstm:architecture_extras",
+            stacked={"seq2seq": _STACKED_LSTM},
+            group_extras="hydroprobe.models.regional_lstm:group_extras",
             sources=("models/lstm.py", "models/standardization.py", "models/regional_lstm.py",
-                     "data/regional.py", "training/regional.py"),
+                     "models/stacked_lstm.py", "data/regional.py", "training/regional.py",
+                     "training/sequence.py", "training/ensemble_sequence.py"),
+        ),
+        ModelKind(
+            name="regional_mclstm", label="regional MC-LSTM", conserving=True, loss_term="trash",
+            fit="gradient", logged_as="pytorch_pickle", scope="group", smallest_hidden=2,
+            simulator="hydroprobe.models.simulator:regional_simulator",
+            network="hydroprobe.models.regional_mclstm:RegionalMCLSTM",
+            stacked={"seq2seq": _STACKED_MCLSTM},
+            group_extras="hydroprobe.models.regional_mclstm:group_extras", evaluation="one_pass",
+            standardized="its gates' inputs (the mass path stays in mm)",
+            sources=("models/mclstm.py", "models/ensemble_mclstm.py", "models/regional_mclstm.py",
+                     "data/regional.py", "training/regional.py", "training/sequence.py",
+                     "training/ensemble_sequence.py"),
         ),
     )
 }

@@ -7,7 +7,7 @@ LSTM, a mass-conserving reference, a conceptual model — answers through
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -16,11 +16,14 @@ import torch
 
 from hydroprobe.data.basin import DISCHARGE, PRECIPITATION, TEMPERATURE
 from hydroprobe.data.scaler import MinMaxScaler
+from hydroprobe.data.tiles import tiles
 from hydroprobe.models import build_model
 
 #: What ``simulate_fluxes`` returns, an optional capability beside ``simulate``: daily
 #: discharge and evapotranspiration in mm/d over the basin, storage in mm at the end of the day.
 FLUX_NAMES = ("flow_mm", "et_mm", "storage_mm")
+#: The MC-LSTM's ``forward_fluxes`` entries that give them.
+FLUX_SOURCES = ("outflow_mm", "trash_mm", "storage_mm")
 
 
 @runtime_checkable
@@ -72,7 +75,9 @@ class KeepsNoWaterBalance:
 
 @dataclass
 class SequenceModelSimulator:
-    """A trained sequence-to-one network behind its fitted scaler, windows slid one day at a time."""
+    """A trained network behind its fitted scaler: windows slid one day at a time (sequence-to-one),
+    or, with ``span`` > 1, tiles (:mod:`hydroprobe.data.tiles`) whose last ``span`` days are scored,
+    as a sequence-to-sequence model was trained."""
 
     name: str
     architecture: dict
@@ -81,6 +86,8 @@ class SequenceModelSimulator:
     window: int
     batch_size: int = 1024
     device: str = "cpu"
+    span: int = 1
+    one_pass: bool = False  # the whole input as one window (a conserving model's stores never reset)
 
     def __post_init__(self) -> None:
         self._model = build_model(self.architecture)
@@ -106,7 +113,35 @@ class SequenceModelSimulator:
             yield inputs[chunk[:, None] + offsets].to(self.device)
 
     @torch.no_grad()
+    def _tiled(self, precipitation: np.ndarray, temperature: np.ndarray,
+               outputs: Callable[[torch.Tensor], dict[str, torch.Tensor]]) -> dict[str, np.ndarray]:
+        """Each of ``outputs``' per-day series, read off the tile predicting each day; NaN for spin-up."""
+        length = len(precipitation)
+        if length < self.window:
+            return {}
+        inputs = torch.as_tensor(self.normalized_inputs(precipitation, temperature))
+        window, span = (length, length) if self.one_pass else (self.window, self.span)
+        plan = tiles(np.arange(length), length, window, span)
+        offsets = torch.arange(-window + 1, 1)
+        parts: dict[str, list[torch.Tensor]] = {}
+        for start in range(0, len(plan.ends), self.batch_size):
+            ends = torch.as_tensor(plan.ends[start : start + self.batch_size])
+            for name, value in outputs(inputs[ends[:, None] + offsets].to(self.device)).items():
+                parts.setdefault(name, []).append(value[:, -span:].double().cpu())
+        out = {}
+        for name, values in parts.items():
+            out[name] = np.full(length, np.nan)
+            out[name][plan.days] = plan.gather(torch.cat(values).numpy())
+            out[name][: self.spinup_days] = np.nan  # one pass: the stores fill as training windows' did
+        return out
+
+    @torch.no_grad()
     def simulate(self, precipitation: np.ndarray, temperature: np.ndarray) -> np.ndarray:
+        if self.span > 1 or self.one_pass:
+            tiled = self._tiled(precipitation, temperature,
+                                lambda x: {"discharge": self._model.forward_sequence(x)})
+            normalised = tiled.get("discharge", np.full(len(precipitation), np.nan))
+            return self.scaler.inverse(normalised, DISCHARGE)
         out = np.full(len(precipitation), np.nan)
         predicted = [
             self._model(batch).float().cpu() for batch in self._window_batches(precipitation, temperature)
@@ -117,8 +152,8 @@ class SequenceModelSimulator:
 
     @property
     def spinup_days(self) -> int:
-        """The first ``window - 1`` days have no full input window."""
-        return self.window - 1
+        """The first ``window - span`` days have no window scoring them (``window - 1`` sequence-to-one)."""
+        return self.window - self.span
 
     @property
     def has_fluxes(self) -> bool:
@@ -136,10 +171,17 @@ class SequenceModelSimulator:
         """
         if not self.has_fluxes:
             raise TypeError(f"{self.name}: a {type(self._model).__name__} keeps no water balance")
+        if self.span > 1 or self.one_pass:
+            def fluxes(x: torch.Tensor) -> dict[str, torch.Tensor]:
+                out = self._model.forward_fluxes(x)
+                return {name: out[source] for name, source in zip(FLUX_NAMES, FLUX_SOURCES, strict=True)}
+
+            tiled = self._tiled(precipitation, temperature, fluxes)
+            return {name: tiled.get(name, np.full(len(precipitation), np.nan)) for name in FLUX_NAMES}
         parts: dict[str, list[torch.Tensor]] = {name: [] for name in FLUX_NAMES}
         for batch in self._window_batches(precipitation, temperature):
             fluxes = self._model.forward_fluxes(batch)
-            for name, source in zip(FLUX_NAMES, ("outflow_mm", "trash_mm", "storage_mm"), strict=True):
+            for name, source in zip(FLUX_NAMES, FLUX_SOURCES, strict=True):
                 parts[name].append(fluxes[source][:, -1].double().cpu())
         out = {name: np.full(len(precipitation), np.nan) for name in FLUX_NAMES}
         for name, values in parts.items():
@@ -170,13 +212,19 @@ def network_simulator(name: str, spec: dict, state: dict) -> SequenceModelSimula
     """A stored network (spec: architecture, window, scaler) with its weights, ready to probe."""
     return SequenceModelSimulator(
         name=name, architecture=spec["architecture"], state_dict=state,
-        scaler=MinMaxScaler.from_dict(spec["scaler"]), window=spec["window"],
+        scaler=MinMaxScaler.from_dict(spec["scaler"]), window=spec["window"], span=spec.get("span", 1),
+        one_pass=spec.get("one_pass", False),
     )
 
 
 def regional_simulator(name: str, spec: dict, state: dict) -> RegionalSimulator:
-    """A stored regional network for one basin: its spec carries that basin's normalised ``static``."""
+    """A group model for one basin: a *basin* spec, with that basin's normalised ``static`` vector and
+    the scaler in its m³/s (``hydroprobe.group.pipeline.basin_spec`` makes it from the registered one)."""
+    if not isinstance(spec.get("static"), list):
+        raise ValueError(f"{name}: the spec is a group's (static attributes as a scaler), not a basin's; "
+                         "build the basin's spec with hydroprobe.group.pipeline.basin_spec first")
     return RegionalSimulator(
         name=name, architecture=spec["architecture"], state_dict=state,
-        scaler=MinMaxScaler.from_dict(spec["scaler"]), window=spec["window"], static=tuple(spec["static"]),
+        scaler=MinMaxScaler.from_dict(spec["scaler"]), window=spec["window"], span=spec.get("span", 1),
+        one_pass=spec.get("one_pass", False), static=tuple(spec["static"]),
     )

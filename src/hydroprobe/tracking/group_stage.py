@@ -1,12 +1,13 @@
-"""``group train`` and ``group probe`` in MLflow: parent runs per group, nested replicate runs, the registry.
+"""``group train`` and ``group probe`` in MLflow: a parent run per model, nested replicates, the registry.
 
-The regional model is registered as ``hydroprobe-<group>-regional-lstm`` by
-the single-basin registry code itself (:func:`hydroprobe.tracking.registry.register`
-and :func:`~hydroprobe.tracking.registry.promote`, basin = the group id,
-model key ``regional-lstm``), so the champion/challenger rule is the same:
-``champion`` moves only to a version with a higher validation NSE, here the
-median over basins. Its run records live under
-``outputs/<group>/models/regional-lstm/`` (:class:`~hydroprobe.layout.Layout`).
+A group-scope model (``regional_lstm``, ``regional_mclstm``) is registered as
+``hydroprobe-<group>-<definition>-<key>`` by the single-basin registry code itself
+(:func:`hydroprobe.tracking.registry.register` and :func:`~hydroprobe.tracking.registry.promote`),
+so the champion/challenger rule is the same: ``champion`` moves only to a version with a higher
+validation NSE, here the median over basins. ``<definition>`` hashes the basins, splits and
+attributes (:attr:`~hydroprobe.group.settings.GroupPlan.definition`), so a champion is only ever
+compared with models trained on the same basins. Basin-scope models (the single-basin LSTMs) are
+not registered; the probes read them back from the replicate cache.
 """
 
 from __future__ import annotations
@@ -21,31 +22,34 @@ import torch
 from mlflow.tracking import MlflowClient
 
 from hydroprobe.data.loaders.caravan_csv import DEFAULT_ROOT, read_static_attributes
-from hydroprobe.data.regional import RegionalData, load_regional
+from hydroprobe.data.regional import RegionalData, load_regional, single_basin
 from hydroprobe.data.splits import SPLIT_NAMES
-from hydroprobe.execution.config import ExecutionConfig
 from hydroprobe.group import pipeline
-from hydroprobe.group.settings import GroupPlan
+from hydroprobe.group.settings import GroupModel, GroupPlan
 from hydroprobe.layout import Layout
 from hydroprobe.probes.climate import climate_settings
 from hydroprobe.probes.paper import probe_settings
 from hydroprobe.probes.units import UnitMap, in_process
-from hydroprobe.tracking import registry, store
+from hydroprobe.tracking import ensemble_version, registry, store
 from hydroprobe.tracking.owners import owner_tags
 from hydroprobe.tracking.training_run import ROLE_TAG, MlflowReplicateObserver, flat_params
 from hydroprobe.training import metrics
+from hydroprobe.training.cache import ReplicateCache
 from hydroprobe.training.device import configure_cpu, resolve_device
 from hydroprobe.training.fingerprint import runtime_environment
 from hydroprobe.training.progress import ConsoleProgress
-from hydroprobe.training.regional import RegionalReplicate, median_over_basins, train_regional_replicates
+from hydroprobe.training.regional import (
+    GroupOutcome,
+    GroupReplicate,
+    median_over_basins,
+    train_group_replicates,
+)
 from hydroprobe.training.replicates import ReplicateOutcome
 from hydroprobe.training.ungauged import predict_ungauged
 
-MODEL_KEY = "regional-lstm"
 
-
-class RegionalObserver:
-    """Feeds regional replicates to :class:`MlflowReplicateObserver`: medians over basins and per basin."""
+class GroupObserver:
+    """Feeds group replicates to :class:`MlflowReplicateObserver`: medians over basins and per basin."""
 
     def __init__(self, inner: MlflowReplicateObserver):
         self.inner = inner
@@ -56,13 +60,14 @@ class RegionalObserver:
     def epoch_finished(self, seed: int, epoch: int, train_loss: float, validation_loss: float) -> None:
         self.inner.epoch_finished(seed, epoch, train_loss, validation_loss)
 
-    def replicate_finished(self, replicate: RegionalReplicate) -> None:
+    def replicate_finished(self, replicate: GroupReplicate) -> None:
         flat = {
             s: {m: median_over_basins(replicate.metrics, s, m) for m in metrics.METRICS} for s in SPLIT_NAMES
         }
-        flat |= {
-            f"{b}/{s}": scores for b, splits in replicate.metrics.items() for s, scores in splits.items()
-        }
+        if len(replicate.metrics) > 1:
+            flat |= {
+                f"{b}/{s}": scores for b, splits in replicate.metrics.items() for s, scores in splits.items()
+            }
         self.inner.replicate_finished(ReplicateOutcome(replicate.result, flat, replicate.reused))
 
 
@@ -70,45 +75,59 @@ def _raw_dir(root: Path, params: dict) -> Path:
     return Path(root) / str((params.get("data") or {}).get("raw_dir", "data"))
 
 
-def _train_regional(root: Path, plan: GroupPlan, data: RegionalData, experiment_id: str, tags: dict) -> dict:
-    """Train the regional replicates under one MLflow parent run, then register and promote."""
-    outcome, run = _tracked_regional_training(root, plan, data, experiment_id, tags)
-    layout = Layout(root, plan.group_id, MODEL_KEY)
-    layout.run_dir.mkdir(parents=True, exist_ok=True)
-    layout.train_run.write_text(json.dumps(run, indent=2) + "\n")
-    registered = registry.register(root, plan.group_id, MODEL_KEY)
-    promotion = registry.promote(root, plan.group_id, model_key=MODEL_KEY)
-    return {**_regional_summary(outcome), "registered": registered, "promotion": promotion}
+def _environment(model: GroupModel) -> dict:
+    """The machine and code this model trains with: its own kind's fingerprint, not another's."""
+    return runtime_environment(resolve_device(model.train.device), "ensemble", model.model.type).to_dict()
 
 
-def _tracked_regional_training(root: Path, plan: GroupPlan, data: RegionalData, experiment_id: str,
-                               tags: dict) -> tuple:
-    """The replicates as nested runs of ``group-train-<group>``; the run record register reads."""
-    cache = Layout(root, plan.group_id).replicate_cache / "regional"
-    with mlflow.start_run(
-        experiment_id=experiment_id, run_name=f"group-train-{plan.group_id}", tags=owner_tags()
-    ) as parent:
-        mlflow.set_tags({**tags, ROLE_TAG: "training", "model_type": "regional_lstm"})
-        mlflow.log_params({
-            **flat_params(plan.model, plan.train, plan.group_id),
-            "group.basins": ",".join(data.basin_ids),
-            "group.static_attributes": ",".join(plan.static_names),
-        })
-        progress = ConsoleProgress(plan.train.replicates, plan.train.max_epochs)
-        inner = MlflowReplicateObserver(
-            experiment_id, parent.info.run_id, {**tags, "model_type": "regional_lstm"}, progress
-        )
+def _tags(plan: GroupPlan, model: GroupModel) -> dict[str, str]:
+    return {
+        "group": plan.group_id,
+        "group.definition": plan.definition,
+        "model": model.key,
+        "model_type": model.model.type,
+        **{f"env.{k}": str(v) for k, v in _environment(model).items()},
+    }
+
+
+def _tracked_training(
+    data: RegionalData,
+    model: GroupModel,
+    cache: Path,
+    run_name: str,
+    experiment_id: str,
+    tags: dict,
+    params: dict,
+) -> tuple[GroupOutcome, dict]:
+    """Train ``model`` on ``data`` under one MLflow parent run with nested replicates; the run record."""
+    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=owner_tags()) as parent:
+        mlflow.set_tags({**tags, ROLE_TAG: "training"})
+        mlflow.log_params({**flat_params(model.model, model.train, data.group_id), **params})
+        progress = ConsoleProgress(model.train.replicates, model.train.max_epochs)
+        inner = MlflowReplicateObserver(experiment_id, parent.info.run_id, tags, progress)
         try:
-            outcome = train_regional_replicates(data, plan.model, plan.train, cache,
-                                                resolve_device(plan.train.device), RegionalObserver(inner))
+            outcome = train_group_replicates(
+                data,
+                model.model,
+                model.train,
+                cache,
+                resolve_device(model.train.device),
+                GroupObserver(inner),
+            )
         except BaseException:
             inner.kill_open_runs()
             raise
         best = outcome.best
-        spec = pipeline.regional_spec(outcome.architecture, plan.train.window, data)
+        spec = pipeline.group_spec(outcome.architecture, model.train, data)
         mlflow.log_dict(spec, "model_spec.json")
         mlflow.set_tags({"best_seed": str(best.seed), "config_hash": outcome.config_hash})
-        mlflow.log_metric("median_validation_nse", best.validation_nse)
+        mlflow.log_metrics(
+            {
+                "median_validation_nse": best.validation_nse,
+                "ensemble_median_validation_nse": outcome.ensemble_validation_nse,
+                "train_seconds": outcome.seconds,
+            }
+        )
         run = {
             "experiment_id": experiment_id,
             "parent_run_id": parent.info.run_id,
@@ -118,18 +137,22 @@ def _tracked_regional_training(root: Path, plan: GroupPlan, data: RegionalData, 
             "config_hash": outcome.config_hash,
             "model_spec": spec,
             "replicate_run_ids": {str(k): v for k, v in inner.run_ids.items()},
+            "ensemble": {
+                "seeds": [r.seed for r in outcome.replicates],
+                "validation_nse": outcome.ensemble_validation_nse,
+            },
         }
     return outcome, run
 
 
-def _regional_summary(outcome) -> dict:
-    """What group_train.json says about the regional replicates."""
+def _summary(outcome: GroupOutcome) -> dict:
+    """What group_train.json says about one model's replicates (and their ensemble)."""
     return {
         "config_hash": outcome.config_hash,
         "architecture": outcome.architecture,
         "best_seed": outcome.best.seed,
+        "seconds": outcome.seconds,
         "selection": "highest median validation NSE over basins",
-        "samples": outcome.samples,
         "replicates": [
             {
                 "seed": r.seed,
@@ -138,65 +161,70 @@ def _regional_summary(outcome) -> dict:
                 "seconds": r.result.seconds,
                 "reused": r.reused,
                 "median_validation_nse": r.validation_nse,
+                "validation_loss": r.result.validation_loss,
                 "metrics": r.metrics,
             }
             for r in outcome.replicates
         ],
+        "ensemble": {
+            "median_validation_nse": outcome.ensemble_validation_nse,
+            "metrics": outcome.ensemble_metrics,
+        },
     }
 
 
-def _train_single(dataset, plan: GroupPlan, cache: Path, device, observer, execution: ExecutionConfig):
-    """One basin's single-basin LSTM: in this process, or each replicate group a Ray task."""
-    if not execution.distributed:
-        return pipeline.train_single_baselines({dataset.basin_id: dataset}, plan, cache.parent, device,
-                                               {dataset.basin_id: observer})[dataset.basin_id]
-    from hydroprobe.execution.engine import make_runner  # Ray only on this path
-    from hydroprobe.execution.replicates import train_replicates_on
+def _train_group_model(
+    root: Path, plan: GroupPlan, data: RegionalData, model: GroupModel, experiment_id: str
+) -> dict:
+    """A group-scope model over every basin: trained, registered, promoted."""
+    print(f"{model.key}: {model.kind.label} over {len(data.basin_ids)} basins", flush=True)
+    cache = Layout(root, plan.group_id).replicate_cache / model.key
+    params = {
+        "group.basins": ",".join(data.basin_ids),
+        "group.static_attributes": ",".join(plan.static_names),
+    }
+    outcome, run = _tracked_training(
+        data,
+        model,
+        cache,
+        f"group-train-{plan.group_id}-{model.key}",
+        experiment_id,
+        _tags(plan, model),
+        params,
+    )
+    layout = Layout(root, plan.registry_id, model.key)
+    layout.run_dir.mkdir(parents=True, exist_ok=True)
+    layout.train_run.write_text(json.dumps(run, indent=2) + "\n")
+    registered = registry.register(root, plan.registry_id, model.key, candidate="best_validation")
+    promotion = registry.promote(root, plan.registry_id, model_key=model.key)
+    return {**_summary(outcome), "scope": "group", "registered": registered, "promotion": promotion}
 
-    return train_replicates_on(make_runner(execution, plan.train.threads), dataset, plan.model, plan.train,
-                               cache, device, observer, execution.replicates_per_task)
 
-
-def _train_singles(root: Path, plan: GroupPlan, params: dict, experiment_id: str, tags: dict,
-                   execution: ExecutionConfig) -> dict:
-    device = resolve_device(plan.train.device)
-    datasets = {b: pipeline.single_dataset(root, plan, b, _raw_dir(root, params)) for b in plan.single_ids}
-    cache = Layout(root, plan.group_id).replicate_cache / "single"
-    records = {}
-    with mlflow.start_run(
-        experiment_id=experiment_id, run_name=f"group-single-{plan.group_id}", tags=owner_tags()
-    ) as parent:
-        mlflow.set_tags({**tags, ROLE_TAG: "training", "model_type": "lstm"})
-        mlflow.log_params(flat_params(plan.model, plan.train, plan.group_id))
-        for basin_id, dataset in datasets.items():
-            progress = ConsoleProgress(plan.train.replicates, plan.train.max_epochs)
-            observer = MlflowReplicateObserver(
-                experiment_id, parent.info.run_id, {**tags, "basin": basin_id, "model_type": "lstm"}, progress
-            )
-            try:
-                outcome = _train_single(dataset, plan, cache / basin_id, device, observer, execution)
-            except BaseException:
-                observer.kill_open_runs()
-                raise
-            records[basin_id] = {
-                "config_hash": outcome.config_hash,
-                "architecture": outcome.architecture,
-                "window": plan.train.window,
-                "best_seed": outcome.best.seed,
-                "seeds": [o.seed for o in outcome.replicates],
-                "replicates": [
-                    {
-                        "seed": o.seed,
-                        "best_epoch": o.result.best_epoch,
-                        "reused": o.reused,
-                        "metrics": o.metrics,
-                    }
-                    for o in outcome.replicates
-                ],
-                "selected": outcome.best.metrics,
-            }
-            mlflow.log_metric(f"{basin_id}/test_nse", outcome.best.metrics["test"]["nse"])
-    return records
+def _train_basin_model(
+    root: Path, plan: GroupPlan, data: RegionalData, model: GroupModel, experiment_id: str
+) -> dict:
+    """A basin-scope model on each of ``plan.single_ids`` alone, by the same trainer (a group of one)."""
+    print(f"{model.key}: a {model.kind.label} on each of {len(plan.single_ids)} basins", flush=True)
+    cache = Layout(root, plan.group_id).replicate_cache / model.key
+    basins = {}
+    for number, basin_id in enumerate(plan.single_ids, 1):
+        print(f"{model.key}: basin {number}/{len(plan.single_ids)} {basin_id}", flush=True)
+        one = single_basin(data, basin_id)
+        outcome, run = _tracked_training(
+            one,
+            model,
+            cache / basin_id,
+            f"group-single-{plan.group_id}-{model.key}-{basin_id}",
+            experiment_id,
+            {**_tags(plan, model), "basin": basin_id},
+            {},
+        )
+        basins[basin_id] = {
+            **_summary(outcome),
+            "model_spec": run["model_spec"],
+            "seeds": [r.seed for r in outcome.replicates],
+        }
+    return {"scope": "basin", "basins": basins}
 
 
 def _frac_snow(root: Path, params: dict, spec: dict, basin_id: str) -> float:
@@ -205,53 +233,67 @@ def _frac_snow(root: Path, params: dict, spec: dict, basin_id: str) -> float:
     return read_static_attributes(folder, str(spec["gauge_id"]), basin_id, ("frac_snow",))["frac_snow"]
 
 
-def run_group_training(
-    root: Path, plan: GroupPlan, params: dict, execution: ExecutionConfig | None = None
-) -> dict:
-    """Train the regional model (registered, promoted) and the single-basin baselines; write the record."""
-    configure_cpu(plan.train.threads)
+def _basin_facts(root: Path, params: dict, data: RegionalData, specs: dict[str, dict]) -> dict:
+    return {
+        b: {
+            "gauge": specs[b]["gauge_id"],
+            "area_km2": data.series[b].meta.area_km2,
+            "name": data.series[b].meta.name,
+            "static_raw": data.static_raw[b],
+            "frac_snow": _frac_snow(root, params, specs[b], b),
+        }
+        for b in data.basin_ids
+    }
+
+
+def run_group_training(root: Path, plan: GroupPlan, params: dict) -> dict:
+    """Train every model of ``group.models`` (group-scope ones registered and promoted); write the record."""
+    configure_cpu(next(iter(plan.models.values())).train.threads)
     store.configure(root)
     experiment_id = store.experiment(f"hydroprobe-group-{plan.group_id}", root)
-    device = resolve_device(plan.train.device)
-    environment = runtime_environment(device, "sequential", "regional_lstm").to_dict()
-    tags = {"group": plan.group_id, **{f"env.{k}": str(v) for k, v in environment.items()}}
     data = load_regional(plan.group_id, plan.specs, _raw_dir(root, params), plan.static_names)
-    regional = _train_regional(root, plan, data, experiment_id, tags)
-    singles = _train_singles(root, plan, params, experiment_id, tags, execution or ExecutionConfig())
-    ungauged = _predict_ungauged(root, plan, data) if plan.ungauged_folds else None
+    models = {}
+    for key, model in plan.models.items():
+        train = _train_group_model if model.kind.scope == "group" else _train_basin_model
+        models[key] = {
+            **train(root, plan, data, model, experiment_id),
+            "kind": model.kind.name,
+            "label": model.kind.label,
+            "conserving": model.kind.conserving,
+            "environment": _environment(model),
+        }
     record = {
         "group": plan.group_id,
+        "registry_id": plan.registry_id,
         "profile": plan.profile(),
-        "environment": environment,
-        "basins": {
-            b: {
-                "gauge": plan.specs[b]["gauge_id"],
-                "area_km2": data.series[b].meta.area_km2,
-                "name": data.series[b].meta.name,
-                "static_raw": data.static_raw[b],
-                "frac_snow": _frac_snow(root, params, plan.specs[b], b),
-            }
-            for b in data.basin_ids
-        },
+        "basins": _basin_facts(root, params, data, plan.specs),
         "single_basin_ids": plan.single_ids,
-        "regional": regional,
-        "single": singles,
-        "ungauged": ungauged,
+        "models": models,
+        "ungauged_folds": _predict_ungauged(root, plan, data) if plan.ungauged_folds else None,
     }
     pipeline.write_json(pipeline.train_record_path(root, plan.group_id), record)
     return record
 
 
 def _predict_ungauged(root: Path, plan: GroupPlan, data: RegionalData) -> dict:
-    """k-fold over basins: each basin's scores from the model trained on the other folds (not registered)."""
-    print(f"prediction in ungauged basins: {plan.ungauged_folds}-fold over {len(data.basin_ids)} basins",
-          flush=True)
-    device = resolve_device(plan.train.device)
-    cache = Layout(root, plan.group_id).replicate_cache / "ungauged"
-    basins = predict_ungauged(data, plan.model, plan.train, plan.ungauged_folds, cache, device)
-    return {"folds": plan.ungauged_folds,
-            "basins": {b: {"fold": u.fold, "trained_on": u.trained_on, "metrics": u.metrics}
-                       for b, u in basins.items()}}
+    """k-fold over basins with the subject: each basin scored by the model trained on the other folds."""
+    subject = plan.models[plan.subject]
+    print(
+        f"prediction in ungauged basins: {plan.ungauged_folds}-fold over {len(data.basin_ids)} basins "
+        f"({subject.kind.label})",
+        flush=True,
+    )
+    cache = Layout(root, plan.group_id).replicate_cache / f"ungauged-{subject.key}"
+    basins = predict_ungauged(
+        data, subject.model, subject.train, plan.ungauged_folds, cache, resolve_device(subject.train.device)
+    )
+    return {
+        "folds": plan.ungauged_folds,
+        "model": subject.key,
+        "basins": {
+            b: {"fold": u.fold, "trained_on": u.trained_on, "metrics": u.metrics} for b, u in basins.items()
+        },
+    }
 
 
 def _download(run_id: str) -> dict:
@@ -262,77 +304,172 @@ def _download(run_id: str) -> dict:
         return torch.load(path, map_location="cpu", weights_only=True)
 
 
-def load_regional_champion(root: Path, group_id: str) -> tuple[str, str, dict, dict, list[tuple[int, dict]]]:
-    """Name, version, spec and weights of ``@champion``, and every replicate of its training run."""
+def load_group_champion(
+    root: Path, registry_id: str, model_key: str
+) -> tuple[str, str, dict, dict | list[dict], dict[int, dict]]:
+    """Name, version and group spec of ``@champion``; its weights (a list: the ensemble's members);
+    every replicate of its training run."""
     store.configure(root)
     client = MlflowClient()
-    name = registry.registered_model_name(group_id, MODEL_KEY)
+    name = registry.registered_model_name(registry_id, model_key)
     version = client.get_model_version_by_alias(name, "champion")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(mlflow.artifacts.download_artifacts(f"models:/{name}@champion", dst_path=tmp))
-        spec = json.loads(next(folder.rglob(registry.SPEC_FILE)).read_text())
-        state = torch.load(next(folder.rglob(registry.WEIGHTS_FILE)), map_location="cpu", weights_only=True)
+        found = next(folder.rglob(ensemble_version.ENSEMBLE_SPEC_FILE), None)
+        if found is not None:
+            spec = json.loads(found.read_text())
+            champion: dict | list[dict] = [
+                torch.load(
+                    found.parent / ensemble_version.member_file(s), map_location="cpu", weights_only=True
+                )
+                for s in spec["ensemble"]["seeds"]
+            ]
+        else:
+            spec = json.loads(next(folder.rglob(registry.SPEC_FILE)).read_text())
+            champion = torch.load(
+                next(folder.rglob(registry.WEIGHTS_FILE)), map_location="cpu", weights_only=True
+            )
     run = client.get_run(version.run_id)
-    parent = run.data.tags.get("mlflow.parentRunId")
+    parent = run.data.tags.get("mlflow.parentRunId") or version.run_id
     siblings = client.search_runs(
         [run.info.experiment_id],
         filter_string=f"tags.mlflow.parentRunId = '{parent}' and tags.`{ROLE_TAG}` = 'replicate' "
         "and attributes.status = 'FINISHED'",
         max_results=10_000,
     )
-    replicates = sorted((int(r.data.tags.get("seed", 0)), _download(r.info.run_id)) for r in siblings)
-    return name, str(version.version), spec, state, [(seed, weights) for seed, weights in replicates]
+    replicates = {int(r.data.tags.get("seed", 0)): _download(r.info.run_id) for r in siblings}
+    return name, str(version.version), spec, champion, dict(sorted(replicates.items()))
+
+
+def _cached_states(root: Path, group_id: str, key: str, basin_id: str, record: dict) -> dict[int, dict]:
+    """A basin-scope model's replicate weights, read back from the replicate cache."""
+    cache = ReplicateCache(Layout(root, group_id).replicate_cache / key / basin_id, record["config_hash"])
+    states = {}
+    for seed in record["seeds"]:
+        result = cache.load(seed)
+        if result is None:
+            raise FileNotFoundError(
+                f"{cache.folder}: no cached replicate seed {seed} of {key} on {basin_id}. "
+                "Fix: run `hydroprobe group train` first."
+            )
+        states[seed] = result.state_dict
+    return states
+
+
+def _probed_models(
+    root: Path, plan: GroupPlan, trained: dict, data: RegionalData, champions: dict, basin_id: str
+) -> dict[str, pipeline.ProbedModel]:
+    """Every model of the bench as the probes' simulators of one basin."""
+    models = {}
+    for key, (name, version, spec, champion, replicates) in champions.items():
+        models[key] = pipeline.probed_model(f"{name} v{version}", spec, champion, replicates, data, basin_id)
+    for key in plan.by_scope("basin"):
+        record = trained["models"][key]["basins"].get(basin_id)
+        if record is None:
+            continue
+        one = single_basin(data, basin_id)
+        states = _cached_states(root, plan.group_id, key, basin_id, record)
+        champion = pipeline.champion_states(record, states)
+        models[key] = pipeline.probed_model(
+            f"{key} {basin_id}", record["model_spec"], champion, states, one, basin_id
+        )
+    return models
 
 
 def run_group_probes(root: Path, plan: GroupPlan, params: dict, map_units: UnitMap = in_process) -> dict:
-    """Paper and climate probes on every basin: the regional champion and the basin's single-basin model.
+    """Paper and climate probes on every basin for every model; ``group.ungauged`` basins with the
+    group-scope champions only, scored against their discharge.
 
     ``map_units`` runs each model's probes in this process or, from the CLI's Ray engine, as Ray tasks.
     """
     trained = json.loads(pipeline.train_record_path(root, plan.group_id).read_text())
-    data = load_regional(plan.group_id, plan.specs, _raw_dir(root, params), plan.static_names)
-    name, version, spec, state, replicates = load_regional_champion(root, plan.group_id)
-    cache = Layout(root, plan.group_id).replicate_cache / "single"
+    raw_dir = _raw_dir(root, params)
+    data = load_regional(plan.group_id, plan.specs, raw_dir, plan.static_names)
+    champions = {key: load_group_champion(root, plan.registry_id, key) for key in plan.by_scope("group")}
     probed_params = plan.params_with_basins(params)
     basins = {}
-    for basin_id in data.basin_ids:
-        champion = pipeline.regional_simulator(f"{name} v{version}", spec, state, data, basin_id)
-        members = [
-            pipeline.regional_simulator(f"regional seed {s}", spec, w, data, basin_id) for s, w in replicates
-        ]
-        models = {"regional": (champion, members, data.basin_dataset(basin_id))}
-        if basin_id in trained["single"]:
-            dataset = pipeline.BasinDataset.load(
-                pipeline.group_dir(root, plan.group_id) / "basins" / basin_id
-            )
-            models["single"] = (
-                *pipeline.single_simulators(trained["single"][basin_id], dataset, cache),
-                dataset,
-            )
-        print(f"probing {basin_id}: {', '.join(models)}", flush=True)
+    for number, basin_id in enumerate(data.basin_ids, 1):
+        models = _probed_models(root, plan, trained, data, champions, basin_id)
+        print(f"probing {number}/{len(data.basin_ids)} {basin_id}: {', '.join(models)}", flush=True)
         basins[basin_id] = pipeline.probe_basin(
             models,
+            basin_id,
             probe_settings(probed_params, basin_id),
             climate_settings(probed_params, basin_id),
             pipeline.group_dir(root, plan.group_id) / "probes" / basin_id,
             map_units,
         )
-    record = {"group": plan.group_id, "regional_model": {"name": name, "version": version}, "basins": basins}
+    record = {
+        "group": plan.group_id,
+        "registry_id": plan.registry_id,
+        "models": {key: {"name": c[0], "version": c[1]} for key, c in champions.items()},
+        "basins": basins,
+        "ungauged": _probe_ungauged(root, plan, params, champions, probed_params, map_units),
+    }
     pipeline.write_json(pipeline.probe_record_path(root, plan.group_id), record)
+    _log_probes(root, plan, record)
+    return record
+
+
+def _probe_ungauged(
+    root: Path, plan: GroupPlan, params: dict, champions: dict, probed_params: dict, map_units: UnitMap
+) -> dict:
+    """Basins from outside the group: forcing and attributes in, their discharge read only to score."""
+    if not plan.ungauged:
+        return {}
+    raw_dir = _raw_dir(root, params)
+    group = load_regional(plan.group_id, plan.specs, raw_dir, plan.static_names)
+    outside = load_regional(plan.group_id, plan.ungauged, raw_dir, plan.static_names)
+    data = RegionalData(
+        plan.group_id,
+        outside.series,
+        outside.static_raw,
+        outside.splits,
+        group.scaler,
+        group.static,
+        f"{group.fingerprint}:outside",
+    )
+    out = {}
+    for basin_id in data.basin_ids:
+        models = {
+            key: pipeline.probed_model(f"{c[0]} v{c[1]}", c[2], c[3], c[4], data, basin_id)
+            for key, c in champions.items()
+        }
+        print(f"predicting and probing ungauged {basin_id}: {', '.join(models)}", flush=True)
+        headline = pipeline.probe_basin(
+            models,
+            basin_id,
+            probe_settings(probed_params, basin_id),
+            climate_settings(probed_params, basin_id),
+            pipeline.group_dir(root, plan.group_id) / "ungauged" / basin_id,
+            map_units,
+        )
+        out[basin_id] = {
+            "gauge": plan.ungauged[basin_id]["gauge_id"],
+            "area_km2": data.series[basin_id].meta.area_km2,
+            "models": headline,
+        }
+    return out
+
+
+def _log_probes(root: Path, plan: GroupPlan, record: dict) -> None:
     store.configure(root)
     with mlflow.start_run(
         experiment_id=store.experiment(f"hydroprobe-group-{plan.group_id}", root),
         run_name=f"group-probe-{plan.group_id}",
-        tags={"stage": "group_probe", "model_name": name, "model_version": version},
+        tags={
+            "stage": "group_probe",
+            "group.definition": plan.definition,
+            **{f"model.{k}": f"{v['name']} v{v['version']}" for k, v in record["models"].items()},
+        },
     ):
         mlflow.log_metrics(
             {
-                f"{b}/{kind}/{key}": float(value)
-                for b, kinds in basins.items()
-                for kind, numbers in kinds.items()
-                for key, value in numbers.items()
+                f"{b}/{key}/{name}": float(value)
+                for b, models in record["basins"].items()
+                for key, numbers in models.items()
+                for name, value in numbers.items()
                 if isinstance(value, int | float) and value is not None and np.isfinite(value)
             }
         )
         mlflow.log_artifact(str(pipeline.probe_record_path(root, plan.group_id)))
-    return record

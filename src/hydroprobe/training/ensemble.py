@@ -100,6 +100,7 @@ def train_ensemble(
     checkpoints: Checkpoints | None = None,
     on_start: StartCallback | None = None,
     static_step: bool = False,
+    sequence: SequenceEpoch | None = None,
 ) -> Iterator[ReplicateResult]:
     """Yield each seed's :class:`ReplicateResult` as soon as it finishes (groups of ``max_group``).
 
@@ -113,22 +114,45 @@ def train_ensemble(
     is trained, so the others keep their numbers, but neither reported nor yielded).
     ``static_step`` runs the graph path's static step eagerly (tests; CUDA graphs follow
     ``config.cuda_graph`` and are never combined with ``compile_cell``).
+    ``sequence`` (seq2seq): the training windows and the validation criterion; default, the
+    split's random windows and the tiled validation MSE (:func:`sequence_epoch`). A basin group
+    passes its own: windows over many basins, NSE* weights, the median validation NSE.
     """
     kind = kind_of(architecture["type"])
     if config.mode not in kind.stacked_modes:
         raise ValueError(f"train_ensemble stacks '{kind.name}' replicates in train.mode "
                          f"{kind.stacked_modes or 'none'}, not {config.mode}")
-    if (compile_cell or static_step) and not kind.launch_free:
+    launch_free = kind.launch_free_in(config.mode)
+    if (compile_cell or static_step) and not launch_free:
         raise ValueError(f"compile_cell and static_step are the LSTM's seq2one levers, not '{kind.name}''s")
-    graph = kind.launch_free and resolve_cuda_graph(config.cuda_graph, device) and not compile_cell
+    graph = launch_free and resolve_cuda_graph(config.cuda_graph, device) and not compile_cell
     static = "graph" if graph else "eager" if static_step else None
     options = _Options(config, device, compile_cell, checkpoints, set(seeds), on_epoch, on_start, static)
     if config.mode == "seq2seq":
-        options.sequence = sequence_splits(series, train_days, validation_days, config)
+        options.sequence = sequence or sequence_epoch(series, train_days, validation_days, config, device)
     for group_seeds, saved in _plan_groups(seeds, max_group, checkpoints):
         yield from _train_group(
             architecture, series, train_days, validation_days, group_seeds, saved, options
         )
+
+
+@dataclass
+class SequenceEpoch:
+    """What a seq2seq epoch trains on and how it validates each stacked replicate (lower is better)."""
+
+    training: SequenceSplit  # or any object with its ends, loss_span, batch() and weights()
+    validate: Callable[[torch.nn.Module], list[float]]
+
+
+def sequence_epoch(series: WindowedSeries, train_days: np.ndarray, validation_days: np.ndarray,
+                   config: TrainConfig, device: torch.device) -> SequenceEpoch:
+    """One basin's seq2seq epoch: random training windows, the tiled validation windows' MSE."""
+    training, tiles = sequence_splits(series, train_days, validation_days, config)
+
+    def validate(model: torch.nn.Module) -> list[float]:
+        return ensemble_sequence.validation_mse(model, series, tiles, config.eval_batch_size, device)
+
+    return SequenceEpoch(training, validate)
 
 
 @dataclass
@@ -143,7 +167,7 @@ class _Options:
     on_epoch: EnsembleEpochCallback | None
     on_start: StartCallback | None
     static: str | None = None  # None: eager engine; "eager" / "graph": the static step, captured or not
-    sequence: tuple[SequenceSplit, SequenceSplit] | None = None  # seq2seq: training and validation windows
+    sequence: SequenceEpoch | None = None  # seq2seq: training windows and validation
 
 
 def _plan_groups(
@@ -195,11 +219,10 @@ def _group_epoch(group: _Group, series, train_index, validation_days, epoch: int
     began = time.perf_counter()
     device, runner = options.device, group.runner
     if options.sequence:
-        windows, tiles = options.sequence
         generators = [replicate.generator for replicate in group.active]
-        train_loss = ensemble_sequence.train_epoch(model, group.optimizer, series, windows, generators,
-                                                   config, device)
-        validation = ensemble_sequence.validation_mse(model, series, tiles, config.eval_batch_size, device)
+        train_loss = ensemble_sequence.train_epoch(model, group.optimizer, series, options.sequence.training,
+                                                   generators, config, device)
+        validation = options.sequence.validate(model)
     elif runner is None:
         generators = [replicate.generator for replicate in group.active]
         train_loss = ensemble_seq2one.train_epoch(model, group.optimizer, series, train_index, generators,
@@ -245,8 +268,8 @@ def _stack(architecture: dict, config: TrainConfig, seeds, device, compile_cell:
     """The kind's stacked module holding ``init_model(architecture, seed)`` for each seed, on ``device``."""
     kind = kind_of(architecture["type"])
     models = [init_model(architecture, s) for s in seeds]
-    if not kind.launch_free:
-        return kind.stacked_class().from_models(models).to(device)
+    if not kind.launch_free_in(config.mode):
+        return kind.stacked_class(config.mode).from_models(models).to(device)
     recurrence = "autograd" if compile_cell else resolve_recurrence(config.recurrence, device)
     model = EnsembleLSTM.from_models(models, recurrence)
     if compile_cell:

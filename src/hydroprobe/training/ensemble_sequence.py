@@ -21,12 +21,17 @@ from hydroprobe.training.sequence import SequenceSplit, draw_windows
 from hydroprobe.training.static_step import clip_grad_norm_per_replicate_
 
 
-def masked_mse_per_replicate(predicted: torch.Tensor, observed: torch.Tensor
-                             ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(R, B, S)`` → each replicate's MSE over its observed (non-NaN) entries, and their counts."""
+def masked_mse_per_replicate(predicted: torch.Tensor, observed: torch.Tensor,
+                             weights: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(R, B, S)`` → each replicate's MSE over its observed (non-NaN) entries, and their counts.
+
+    ``weights`` ``(R, B)``: each window's weight on its squared errors (a basin group's NSE*).
+    """
     seen = ~torch.isnan(observed)
     counts = seen.sum(dim=(1, 2))
     squared = torch.where(seen, predicted - observed.nan_to_num(), 0.0) ** 2
+    if weights is not None:
+        squared = squared * weights[..., None]
     return squared.sum(dim=(1, 2)) / counts.clamp(min=1), counts
 
 
@@ -44,8 +49,10 @@ def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, series: Wind
         x, y = split.batch(series, chunk.reshape(-1))
         x = x.view(*chunk.shape, *x.shape[1:]).to(device)
         y = y.view(*chunk.shape, -1).to(device)
+        weights = split.weights(chunk)
         optimizer.zero_grad(set_to_none=True)
-        losses, seen = masked_mse_per_replicate(model.forward_sequence(x)[..., -config.loss_span :], y)
+        predicted = model.forward_sequence(x)[..., -config.loss_span :]
+        losses, seen = masked_mse_per_replicate(predicted, y, None if weights is None else weights.to(device))
         losses.sum().backward()
         if config.grad_clip > 0:
             clip_grad_norm_per_replicate_(model.parameters(), config.grad_clip)

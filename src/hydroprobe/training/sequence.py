@@ -100,6 +100,10 @@ class SequenceSplit:
         picks = np.asarray(picks)
         return series.windows(picks), span_targets(series, picks, self.loss_span, self.first, self.last)
 
+    def weights(self, picks: np.ndarray) -> None:
+        """Every window weighs the same (a basin group's split weighs each basin: NSE*)."""
+        return None
+
 
 def sequence_splits(series: WindowedSeries, train_days: np.ndarray, validation_days: np.ndarray,
                     config: TrainConfig) -> tuple[SequenceSplit, SequenceSplit]:

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hydroprobe.data.regional import RegionalData, hold_out, regional_windows
+from hydroprobe.data.regional import RegionalData, hold_out
 from hydroprobe.training.config import ModelConfig, TrainConfig
-from hydroprobe.training.regional import basin_metrics, basin_predictions, train_regional_replicates
+from hydroprobe.training.regional import basin_metrics, basin_predictions, train_group_replicates
 from hydroprobe.training.replicates import ReplicateObserver
 
 
@@ -44,14 +44,15 @@ def predict_ungauged(
     data: RegionalData, model: ModelConfig, train: TrainConfig, folds: int, cache_root: Path,
     device: torch.device, observer: ReplicateObserver | None = None,
 ) -> dict[str, UngaugedBasin]:
-    """Every basin of ``data`` predicted by the selected replicate of a model trained on the other folds."""
+    """Every basin of ``data`` predicted by the replicate ensemble of a model trained on the other folds."""
     out: dict[str, UngaugedBasin] = {}
     for fold, held in enumerate(basin_folds(data.basin_ids, folds)):
         training, ungauged = hold_out(data, held)
-        outcome = train_regional_replicates(training, model, train, cache_root, device, observer)
-        windows = regional_windows(ungauged, train.window)
-        predictions = basin_predictions(outcome.architecture, outcome.best.result.state_dict, ungauged,
-                                        windows, train.eval_batch_size, device)
+        print(f"fold {fold + 1}/{folds}: training on {len(training.basin_ids)} basins, "
+              f"predicting {len(held)}", flush=True)
+        outcome = train_group_replicates(training, model, train, cache_root, device, observer)
+        states = [r.result.state_dict for r in outcome.replicates]
+        predictions = basin_predictions(outcome.architecture, states, ungauged, train, device)
         scores = basin_metrics(predictions)
         for basin_id in held:
             out[basin_id] = UngaugedBasin(fold, training.basin_ids, predictions[basin_id], scores[basin_id])
