@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 import yaml
@@ -41,34 +42,62 @@ def test_group_train_probe_report_on_three_basins(tmp_path, shared_data, params,
         torch.set_num_threads(threads)
     trained = json.loads((root / "outputs/camels_snow/group_train.json").read_text())
     probed = json.loads((root / "outputs/camels_snow/group_probe.json").read_text())
-    assert trained["regional"]["registered"]["name"] == "hydroprobe-camels_snow-regional-lstm"
-    assert trained["regional"]["promotion"]["reason"] == "no champion yet"
-    assert probed["regional_model"]["version"] == "1"
-    replicates = trained["regional"]["replicates"]
-    chosen = max(replicates, key=lambda r: (r["median_validation_nse"], -r["seed"]))
-    assert trained["regional"]["best_seed"] == chosen["seed"]
+    definition = trained["profile"]["definition"]
+    regional = trained["models"]["regional_lstm"]
+    assert regional["registered"]["name"] == f"hydroprobe-camels_snow-{definition}-regional_lstm"
+    assert regional["promotion"]["reason"] == "no champion yet"
+    assert set(probed["models"]) == {"regional_lstm", "regional_mclstm"}  # registered: the group-scope ones
+    assert set(trained["models"]["lstm"]["basins"]) == {f"camels_snow_{g}" for g in GAUGES}
+    chosen = max(regional["replicates"], key=lambda r: (r["median_validation_nse"], -r["seed"]))
+    assert regional["best_seed"] == chosen["seed"]
+    # each kind's own code fingerprint, not the regional model's stamped on every model
+    codes = {key: model["environment"]["code"] for key, model in trained["models"].items()}
+    assert len(set(codes.values())) == 3
     report = (root / "reports/groups/camels_snow.md").read_text()
-    best = {r["seed"]: r for r in trained["regional"]["replicates"]}[trained["regional"]["best_seed"]]
     for gauge in GAUGES:
-        basin_id = f"camels_snow_{gauge}"
-        regional = best["metrics"][basin_id]["test"]["nse"]
-        single = trained["single"][basin_id]["selected"]["test"]["nse"]
+        basin = probed["basins"][f"camels_snow_{gauge}"]
         row = next(line for line in report.splitlines() if line.startswith(f"| {gauge} |"))
-        assert f"| {regional:.3f} / {single:.3f} |" in row
-        recovered = probed["basins"][basin_id]["regional"]["recovered_mean"]
-        assert f"{recovered:.0%} / " in row
+        keys = ("regional_lstm", "regional_mclstm", "lstm")
+        nse = " / ".join(f"{basin[k]['metrics']['test']['nse']:.3f}" for k in keys)
+        assert f"| {nse} |" in row
+        ratio = basin["regional_lstm"]["recovered_mean"] / basin["regional_mclstm"]["recovered_mean"]
+        assert f"| {ratio:.2f} / 1.00 / " in row
+        assert basin["regional_mclstm"]["flow_from_nothing_mm"] < 1e-3  # no rain, no flow: mass conserved
+        assert basin["regional_mclstm"]["balance_residual_max"] < 1e-4  # one pass: the balance closes
     assert "**3 of the group's 35**" in report
     summary = json.loads((root / "outputs/camels_snow/group_report.json").read_text())["summary"]
-    nse = [best["metrics"][f"camels_snow_{g}"]["test"]["nse"] for g in GAUGES]
-    assert summary["regional"]["test_nse"]["median"] == pytest.approx(sorted(nse)[1])
+    nse = [probed["basins"][f"camels_snow_{g}"]["regional_lstm"]["metrics"]["test"]["nse"] for g in GAUGES]
+    assert summary["models"]["regional_lstm"]["test_nse"]["median"] == pytest.approx(sorted(nse)[1])
     assert (root / "reports/groups/camels_snow/cdf_nse_recovery.png").is_file()
-    assert (root / "reports/groups/camels_snow/vs_frac_snow.png").is_file()
     # prediction in ungauged basins: each basin once, by a model trained on the two others
-    ungauged = trained["ungauged"]["basins"]
+    ungauged = trained["ungauged_folds"]["basins"]
     assert sorted(u["fold"] for u in ungauged.values()) == [0, 1, 2]
     assert all(b not in u["trained_on"] and len(u["trained_on"]) == 2 for b, u in ungauged.items())
     held = sorted(u["metrics"]["test"]["nse"] for u in ungauged.values())
-    assert "3-fold over basins" in report and f"Median test NSE **{held[1]:.3f}**" in report
+    assert "**3-fold over basins**" in report and f"Median test NSE **{held[1]:.3f}**" in report
+
+
+def test_a_basin_from_outside_the_group_is_predicted_and_probed_never_trained_on(
+    tmp_path, shared_data, params, monkeypatch
+) -> None:
+    root = make_group_project(tmp_path / "p", shared_data, params, gauges=GAUGES[:2], ungauged=[GAUGES[2]],
+                              models={"regional_lstm": {"model": {"type": "regional_lstm"}}})
+    monkeypatch.chdir(root)
+    threads = torch.get_num_threads()
+    try:
+        for action in ("train", "probe", "report"):
+            assert main(["group", action]) == 0, action
+    finally:
+        torch.set_num_threads(threads)
+    trained = json.loads((root / "outputs/camels_snow/group_train.json").read_text())
+    probed = json.loads((root / "outputs/camels_snow/group_probe.json").read_text())
+    outside = f"camels_snow_{GAUGES[2]}"
+    assert outside not in trained["basins"] and outside not in probed["basins"]
+    scored = probed["ungauged"][outside]["models"]["regional_lstm"]
+    assert np.isfinite(scored["metrics"]["test"]["nse"]) and np.isfinite(scored["recovered_mean"])
+    report = (root / "reports/groups/camels_snow.md").read_text()
+    assert f"**{GAUGES[2]}** (brought from outside the group, never trained on)" in report
+    assert f"| regional_lstm | {scored['metrics']['test']['nse']:.3f} |" in report
 
 
 def test_ungauged_folds_outside_the_group_are_refused(tmp_path, shared_data, params) -> None:
@@ -81,18 +110,55 @@ def test_ungauged_folds_outside_the_group_are_refused(tmp_path, shared_data, par
         group_plan(load_params(root), root)
 
 
-def test_selected_regional_replicate_has_the_highest_median_validation_nse() -> None:
+def test_a_trained_basin_cannot_also_be_ungauged_and_a_mode_the_group_cannot_honour_is_an_error(
+    tmp_path, shared_data, params
+) -> None:
+    from hydroprobe.config import load_params
+    from hydroprobe.errors import ConfigError
+    from hydroprobe.group.settings import group_plan
+
+    root = make_group_project(tmp_path / "p", shared_data, params, ungauged=[GAUGES[0]])
+    with pytest.raises(ConfigError, match=rf"group.ungauged camels_snow_{GAUGES[0]} are also in group.gauge"):
+        group_plan(load_params(root), root)
+    root = make_group_project(tmp_path / "q", shared_data, params,
+                              train={"mode": "seq2one", "window": 60, "replicates": 1})
+    with pytest.raises(ConfigError, match=r"group.models.regional_lstm.train.mode is 'seq2one'; group models "
+                       r"train sequence-to-sequence only"):
+        group_plan(load_params(root), root)
+    root = make_group_project(tmp_path / "r", shared_data, params,
+                              models={"gr": {"model": {"type": "gr4jcn"}}}, subject="gr")
+    with pytest.raises(ConfigError, match=r"'gr4jcn' does not train on a basin group"):
+        group_plan(load_params(root), root)
+
+
+def test_the_registered_name_follows_the_group_definition(tmp_path, shared_data, params) -> None:
+    """A champion trained on other basins is never compared with this run's models."""
+    from hydroprobe.config import load_params
+    from hydroprobe.group.settings import group_plan
+
+    first = make_group_project(tmp_path / "a", shared_data, params)
+    three = group_plan(load_params(first), first)
+    longer = make_group_project(tmp_path / "b", shared_data, params,
+                                train={"mode": "seq2seq", "max_epochs": 5})
+    again = group_plan(load_params(longer), longer)
+    two = group_plan(load_params(make_group_project(tmp_path / "c", shared_data, params, gauges=GAUGES[:2])),
+                     tmp_path / "c")
+    assert three.registry_id == again.registry_id  # the training profile is not the definition
+    assert three.registry_id != two.registry_id and three.registry_id.startswith("camels_snow-")
+
+
+def test_selected_group_replicate_has_the_highest_median_validation_nse() -> None:
     from hydroprobe.models.kinds import KINDS
-    from hydroprobe.training.regional import RegionalOutcome, RegionalReplicate
+    from hydroprobe.training.regional import GroupOutcome, GroupReplicate
     from hydroprobe.training.trainer import ReplicateResult
 
-    def replicate(seed: int, nse: list[float]) -> RegionalReplicate:
+    def replicate(seed: int, nse: list[float]) -> GroupReplicate:
         scores = {f"b{i}": {"validation": {"nse": v}} for i, v in enumerate(nse)}
-        return RegionalReplicate(ReplicateResult(seed, {}), scores)
+        return GroupReplicate(ReplicateResult(seed, {}), scores)
 
     # medians: seed 0 → 0.5, seed 1 → 0.6 (its mean is lower: 0.4 vs 0.5), seed 2 → 0.6 (tie: lower seed wins)
-    outcome = RegionalOutcome("h", {}, [replicate(0, [0.5, 0.5, 0.5]), replicate(1, [0.6, 0.6, 0.0]),
-                                        replicate(2, [0.6, 0.1, 0.9])])
+    outcome = GroupOutcome("h", {}, [replicate(0, [0.5, 0.5, 0.5]), replicate(1, [0.6, 0.6, 0.0]),
+                                     replicate(2, [0.6, 0.1, 0.9])])
     assert outcome.best.seed == 1
     assert {"training/regional.py", "data/regional.py"} <= set(KINDS["regional_lstm"].sources)
 
@@ -120,12 +186,9 @@ def test_single_basin_train_refuses_the_regional_model_type(tmp_path, shared_dat
             "`hydroprobe group train`" in capsys.readouterr().err)
 
 
-def test_a_standardized_single_basin_baseline_is_refused(tmp_path, shared_data, params) -> None:
-    from hydroprobe.config import load_params
-    from hydroprobe.errors import ConfigError
-    from hydroprobe.group.settings import group_plan
-
-    root = make_group_project(tmp_path / "p", shared_data, params,
-                              model={"hidden_size": 4, "standardize": True})
-    with pytest.raises(ConfigError, match=r"group.model.standardize must be false: the regional LSTM "):
-        group_plan(load_params(root), root)
+def test_group_train_on_ray_is_refused_with_the_fix(tmp_path, shared_data, params, monkeypatch,
+                                                    capsys) -> None:
+    root = make_group_project(tmp_path / "p", shared_data, params)
+    monkeypatch.chdir(root)
+    assert main(["group", "train", "--ray-address", "auto"]) == 2
+    assert "group train runs in this process" in capsys.readouterr().err

@@ -7,13 +7,15 @@ predictions returned.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
 from hydroprobe.data.basin import DISCHARGE
-from hydroprobe.data.regional import hold_out
+from hydroprobe.data.regional import RegionalData, hold_out
 from hydroprobe.data.summary import discharge_mm_per_day
 from hydroprobe.errors import DataError
 from hydroprobe.training import metrics
@@ -62,3 +64,29 @@ def test_every_basin_is_predicted_once_by_a_model_that_never_saw_it(data, tmp_pa
         for split, scores in basin.metrics.items():
             p = basin.predictions[split]
             assert scores["nse"] == metrics.nse(p["observed"], p["simulated"]), (basin_id, split)
+
+
+def test_a_held_out_discharge_changes_its_scores_and_not_its_predictions(data, tmp_path) -> None:  # noqa: F811
+    """Change one basin's observed discharge: its predictions stay identical to the bit; its scores move."""
+    changed = data.basin_ids[0]
+    series = data.series[changed]
+    frame = series.frame.copy()
+    frame[DISCHARGE] = frame[DISCHARGE] * 2.0 + 1.0
+    replaced = {**data.series, changed: dataclasses.replace(series, frame=frame)}
+    other = RegionalData(data.group_id, replaced, data.static_raw, data.splits, data.scaler, data.static,
+                         data.fingerprint + ":changed")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        before = predict_ungauged(data, TINY_MODEL, TINY_TRAIN, 3, tmp_path / "a", torch.device("cpu"))
+        after = predict_ungauged(other, TINY_MODEL, TINY_TRAIN, 3, tmp_path / "b", torch.device("cpu"))
+    finally:
+        torch.set_num_threads(threads)
+    for split in ("train", "validation", "test"):
+        np.testing.assert_array_equal(after[changed].predictions[split]["simulated"],
+                                      before[changed].predictions[split]["simulated"])
+        np.testing.assert_array_equal(after[changed].predictions[split]["observed"],
+                                      before[changed].predictions[split]["observed"] * 2.0 + 1.0)
+        assert after[changed].metrics[split]["nse"] != before[changed].metrics[split]["nse"]
+    # the other basins' models trained on the changed discharge: theirs may move, the held-out one's may not
+    assert after[changed].trained_on == before[changed].trained_on

@@ -120,17 +120,19 @@ def test_auto_engine_stacks_mclstm_in_both_modes_and_labels_it_plainly() -> None
     cuda = torch.device("cuda")
     assert resolve_engine("auto", "mclstm", 2, CPU, "seq2seq") == "ensemble"
     assert resolve_engine("auto", "mclstm", 2, cuda, "seq2seq") == "ensemble"  # no cuDNN to fall back to
-    assert resolve_engine("auto", "lstm", 8, cuda, "seq2seq") == "sequential"  # the LSTM stacks seq2one only
+    assert resolve_engine("auto", "lstm", 8, cuda, "seq2seq") == "ensemble"  # StackedLSTM in seq2seq
+    assert resolve_engine("auto", "gr4jcn", 2, CPU, "seq2seq") == "sequential"  # no stacked form
     # the graph step and Triton recurrence are the LSTM's: an MC-LSTM's key never claims them
     assert engine_label("ensemble", SEQ2SEQ, cuda, "mclstm") == "ensemble"
     assert engine_label("ensemble", SEQ2ONE, cuda, "lstm") == "ensemble+cuda_graph"
 
 
-def test_asking_the_ensemble_engine_for_an_lstm_in_seq2seq_names_the_modes(cut_dataset, tmp_path) -> None:
+def test_asking_the_ensemble_engine_for_a_kind_that_does_not_stack_names_the_modes(cut_dataset,
+                                                                                   tmp_path) -> None:
     config = dataclasses.replace(SEQ2SEQ, engine="ensemble")
-    with pytest.raises(ConfigError, match=r"'train\.engine' = ensemble stacks lstm replicates in train\.mode "
-                                          r"\('seq2one',\), not seq2seq; use auto or sequential"):
-        train_replicates(cut_dataset, ModelConfig(hidden_size=4), config, tmp_path, CPU)
+    with pytest.raises(ConfigError, match=r"'train\.engine' = ensemble stacks gr4jcn replicates in "
+                                          r"train\.mode none, not seq2seq; use auto or sequential"):
+        train_replicates(cut_dataset, ModelConfig(type="gr4jcn"), config, tmp_path, CPU)
 
 
 def test_stacked_seq2seq_resumes_bit_for_bit_after_a_kill(architecture, cut, tmp_path) -> None:

@@ -114,7 +114,7 @@ def test_config_hash_ignores_what_does_not_change_numbers() -> None:
 def test_auto_engine_is_keyed_as_the_engine_it_resolves_to() -> None:
     assert resolve_engine("auto", "lstm") == "ensemble"
     assert resolve_engine("auto", "mclstm") == "ensemble"  # stacked MC-LSTM replicates, both modes
-    assert resolve_engine("auto", "lstm", mode="seq2seq") == "sequential"  # the LSTM stacks seq2one only
+    assert resolve_engine("auto", "lstm", mode="seq2seq") == "ensemble"  # seq2seq: StackedLSTM
     assert resolve_engine("auto", "gr4jcn") == "sequential"
     assert resolve_engine("sequential", "lstm") == "sequential"
     cuda, cpu = torch.device("cuda"), torch.device("cpu")

@@ -61,9 +61,11 @@ def test_every_kind_resolves_its_network_factories_and_sources() -> None:
             assert issubclass(kind.network_class(), nn.Module)
         assert kind.fit in FITS and kind.loss_term in ("none", "trash", "ET")
     # conserving kinds book the water they do not return; the LSTM books none (all residual)
-    assert [k.name for k in KINDS.values() if k.conserving] == ["mclstm", "gr4jcn"]
+    assert [k.name for k in KINDS.values() if k.conserving] == ["mclstm", "gr4jcn", "regional_mclstm"]
     assert (kind_of("mclstm").loss_term, kind_of("gr4jcn").loss_term) == ("trash", "ET")
-    with pytest.raises(ValueError, match="unknown model type 'gru'; known: lstm, mclstm, gr4jcn"):
+    # a conserving network's stores carry water across days: the probes run it in one pass
+    assert [k.name for k in KINDS.values() if k.evaluation == "one_pass"] == ["regional_mclstm"]
+    with pytest.raises(ValueError, match="unknown model type 'gru'; known: lstm, mclstm, gr4jcn, regional"):
         kind_of("gru")
     with pytest.raises(ValueError, match="model kind 'gr4jcn' is not a network"):
         kind_of("gr4jcn").network_class()

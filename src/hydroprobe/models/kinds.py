@@ -70,9 +70,10 @@ class ModelKind:
     launch_free: bool = False  # the ensemble engine's CUDA-graph step and Triton recurrence (seq2one) apply
     scope: Literal["basin", "group"] = "basin"
     standardized: str = "its inputs and target"  # what ``model.standardize`` z-scores (the report's recipe)
-    #: How a sequence-to-sequence model of this kind runs a record in the probes: in tiles of its training
+    #: How a group model of this kind runs a record in the probes and the report: in tiles of its training
     #: windows, or in one pass (a conserving model: its stores carry water from day to day, and only a
-    #: pass that never resets them closes the water balance over years)
+    #: pass that never resets them closes the water balance over years). The single-basin pipeline
+    #: evaluates every network sequence-to-one, as the paper does.
     evaluation: Literal["tiles", "one_pass"] = "tiles"
     #: "module:function" returning the architecture entries beyond type, inputs and hidden size when the
     #: kind trains on a basin group's data (called with the RegionalData and the ``model`` block)
