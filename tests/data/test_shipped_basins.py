@@ -1,4 +1,4 @@
-"""Every basin block params.yaml ships passes ``hydroprobe prepare``'s checks as shipped, on the real files."""
+"""Every basin block params.yaml ships passes ``hydroprobe prepare``'s checks as shipped (real files)."""
 
 from __future__ import annotations
 

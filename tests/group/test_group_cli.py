@@ -36,7 +36,7 @@ def test_group_train_probe_report_on_three_basins(tmp_path, shared_data, params,
     monkeypatch.chdir(root)
     threads = torch.get_num_threads()
     try:
-        for action in ("train", "probe", "report"):
+        for action in ("train", "probe", "ungauged", "report"):
             assert main(["group", action]) == 0, action
     finally:
         torch.set_num_threads(threads)
@@ -70,7 +70,7 @@ def test_group_train_probe_report_on_three_basins(tmp_path, shared_data, params,
     assert summary["models"]["regional_lstm"]["test_nse"]["median"] == pytest.approx(sorted(nse)[1])
     assert (root / "reports/groups/camels_snow/cdf_nse_recovery.png").is_file()
     # prediction in ungauged basins: each basin once, by a model trained on the two others
-    ungauged = trained["ungauged_folds"]["basins"]
+    ungauged = json.loads((root / "outputs/camels_snow/group_ungauged.json").read_text())["basins"]
     assert sorted(u["fold"] for u in ungauged.values()) == [0, 1, 2]
     assert all(b not in u["trained_on"] and len(u["trained_on"]) == 2 for b, u in ungauged.items())
     held = sorted(u["metrics"]["test"]["nse"] for u in ungauged.values())
@@ -100,14 +100,12 @@ def test_a_basin_from_outside_the_group_is_predicted_and_probed_never_trained_on
     assert f"| regional_lstm | {scored['metrics']['test']['nse']:.3f} |" in report
 
 
-def test_ungauged_folds_outside_the_group_are_refused(tmp_path, shared_data, params) -> None:
-    from hydroprobe.config import load_params
-    from hydroprobe.errors import ConfigError
-    from hydroprobe.group.settings import group_plan
-
-    root = make_group_project(tmp_path / "p", shared_data, params, ungauged_folds=4)
-    with pytest.raises(ConfigError, match=r"group.ungauged_folds must be 0 \(off\) or between 2 and the 3 "):
-        group_plan(load_params(root), root)
+def test_ungauged_folds_outside_the_group_are_refused(tmp_path, shared_data, params, monkeypatch,
+                                                      capsys) -> None:
+    root = make_group_project(tmp_path / "p", shared_data, params)
+    monkeypatch.chdir(root)
+    assert main(["group", "ungauged", "--folds", "4"]) == 2
+    assert "must be between 2 and the 3 basins of group.gauges (got 4)" in capsys.readouterr().err
 
 
 def test_a_trained_basin_cannot_also_be_ungauged_and_a_mode_the_group_cannot_honour_is_an_error(

@@ -4,7 +4,8 @@
 MC-LSTM) over all basins, each an MLflow parent run with nested replicates, registered as
 ``hydroprobe-<group>-<definition>-<key>`` and promoted by the usual rule; basin-scope ones (the
 single-basin LSTM) on each basin alone. ``probe`` runs the paper and climate probes on every
-basin for every model; ``report`` writes ``reports/groups/<group>.md``. With ``--if-enabled``
+basin for every model; ``ungauged`` the k-fold over basins; ``report`` writes
+``reports/groups/<group>.md``. With ``--if-enabled``
 (what the DVC stages run) and ``group.enabled: false`` each only writes a "disabled" marker, so a
 default ``dvc repro`` costs nothing.
 """
@@ -19,7 +20,7 @@ from hydroprobe.cli.common import add_ray_argument
 from hydroprobe.config import find_repo_root, load_params
 from hydroprobe.errors import ConfigError
 
-ACTIONS = ("train", "probe", "report")
+ACTIONS = ("train", "probe", "ungauged", "report")
 
 
 def _marker(root: Path, group_id: str, action: str) -> Path:
@@ -52,7 +53,7 @@ def _run(args: argparse.Namespace) -> int:
     from hydroprobe.cli.common import probe_map
     from hydroprobe.execution.config import parse_execution
     from hydroprobe.group.settings import group_plan
-    from hydroprobe.tracking.group_stage import run_group_probes, run_group_training
+    from hydroprobe.tracking.group_stage import run_group_probes, run_group_training, run_group_ungauged
     from hydroprobe.tracking.store import locked_store_errors
 
     plan = group_plan(params, root, group_id)
@@ -67,6 +68,12 @@ def _run(args: argparse.Namespace) -> int:
             record = run_group_training(root, plan, params)
             for key, model in record["models"].items():
                 print(_trained_line(key, model))
+        elif args.action == "ungauged":
+            folds = args.folds or plan.ungauged_folds
+            record = run_group_ungauged(root, plan, params, folds)
+            scores = sorted(basin["metrics"]["test"]["nse"] for basin in record["basins"].values())
+            print(f"{folds}-fold over {len(scores)} basins ({record['model']}): median test NSE "
+                  f"{scores[len(scores) // 2]:.3f} in {record['seconds'] / 60:.1f} min")
         else:
             record = run_group_probes(root, plan, params, probe_map(params, args.ray_address))
             print(
@@ -93,11 +100,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "train: every model of params 'group.models' (a regional LSTM and MC-LSTM over all basins, "
             "static attributes, NSE* loss; a single-basin LSTM on each basin), sequence-to-sequence; "
-            "probe: paper Cases 1-2 and climate scenarios on every basin for every model; report: "
+            "probe: paper Cases 1-2 and climate scenarios on every basin for every model; ungauged: "
+            "the k-fold over basins (each basin predicted by the subject trained on the others); report: "
             "reports/groups/<group>.md. Knobs: the 'group' section of params.yaml."
         ),
     )
     parser.add_argument("action", choices=ACTIONS)
+    parser.add_argument("--folds", type=int, default=0,
+                        help="ungauged: k of the k-fold over basins (default: group.ungauged_folds)")
     parser.add_argument("--group", help="a block of params.yaml 'groups' (default: group.id)")
     parser.add_argument(
         "--if-enabled",

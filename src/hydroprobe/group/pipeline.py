@@ -8,6 +8,7 @@ model (regional LSTM, regional MC-LSTM) is one network for every basin; a basin-
     outputs/<group>/group_train.json           every model's replicates and per-basin metrics
     outputs/<group>/probes/<basin>/<model>/    paper and climate probe outputs
     outputs/<group>/group_probe.json           the headline numbers per basin and model
+    outputs/<group>/group_ungauged.json        the k-fold over basins (``hydroprobe group ungauged``)
 """
 
 from __future__ import annotations
@@ -50,6 +51,10 @@ def train_record_path(root: Path, group_id: str) -> Path:
 
 def probe_record_path(root: Path, group_id: str) -> Path:
     return group_dir(root, group_id) / "group_probe.json"
+
+
+def ungauged_record_path(root: Path, group_id: str) -> Path:
+    return group_dir(root, group_id) / "group_ungauged.json"
 
 
 def group_spec(architecture: dict, train: TrainConfig, data: RegionalData) -> dict:

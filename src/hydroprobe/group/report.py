@@ -257,9 +257,8 @@ def _trained_line(model: dict) -> str:
     return f"{best}; {model['seconds'] / 60:.1f} min."
 
 
-def _ungauged_lines(trained: dict, rows: dict, probed: dict) -> list[str]:
+def _ungauged_lines(folds: dict | None, rows: dict, probed: dict) -> list[str]:
     lines = ["## Basins the models never saw", ""]
-    folds = trained.get("ungauged_folds")
     if folds:
         held = _stats([b["metrics"]["test"]["nse"] for b in folds["basins"].values()])
         seen = _stats([rows[b][folds["model"]]["test_nse"] for b in folds["basins"] if b in rows])
@@ -272,7 +271,8 @@ def _ungauged_lines(trained: dict, rows: dict, probed: dict) -> list[str]:
             "",
         ]
     else:
-        lines += ["k-fold not run here (`group.ungauged_folds: 0`); `-S group.ungauged_folds=5` runs it.", ""]
+        lines += ["The k-fold over basins has not been run: `hydroprobe group ungauged --folds 5 && "
+                  "hydroprobe group report` adds it here.", ""]
     outside = probed.get("ungauged") or {}
     for basin in outside.values():
         lines += [
@@ -289,6 +289,10 @@ def _ungauged_lines(trained: dict, rows: dict, probed: dict) -> list[str]:
             )
         lines.append("")
     return lines
+
+
+def _read(path: Path) -> dict | None:
+    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def write_report(root: Path, group_id: str) -> dict:
@@ -325,7 +329,7 @@ def write_report(root: Path, group_id: str) -> dict:
         "",
         *_basin_table(rows, trained, models),
         "",
-        *_ungauged_lines(trained, rows, probed),
+        *_ungauged_lines(_read(pipeline.ungauged_record_path(root, group_id)), rows, probed),
         "## Profile",
         "",
         *_profile_lines(trained, probed),

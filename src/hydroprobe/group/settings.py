@@ -87,7 +87,7 @@ class GroupPlan:
     models: dict[str, GroupModel]  # the bench, subject first
     subject: str
     all_gauges: int  # gauges in groups.<id> before the subset: the report says "4 of 35"
-    ungauged_folds: int = 0  # k of the k-fold over basins (prediction in ungauged basins); 0 = off
+    ungauged_folds: int = 5  # k of the k-fold over basins, `hydroprobe group ungauged`
     ungauged: dict[str, dict] | None = None  # basins brought from outside the group, predicted only
 
     @property
@@ -158,12 +158,9 @@ def group_plan(params: dict, root: Path, group_id: str | None = None) -> GroupPl
             f"params.yaml: group.subject '{subject}' is not a key of group.models ({', '.join(models)})"
         )
     models = {subject: models[subject], **{k: m for k, m in models.items() if k != subject}}
-    folds = block.get("ungauged_folds", 0)
-    if not isinstance(folds, int) or folds == 1 or not 0 <= folds <= len(specs):
-        raise ConfigError(
-            f"params.yaml: group.ungauged_folds must be 0 (off) or between 2 and the "
-            f"{len(specs)} basins of group.gauges (got {folds!r})"
-        )
+    folds = block.get("ungauged_folds", 5)
+    if not isinstance(folds, int) or folds < 2:
+        raise ConfigError(f"params.yaml: group.ungauged_folds must be a whole number >= 2 (got {folds!r})")
     return GroupPlan(
         group_id,
         bool(block.get("enabled", False)),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import time
 from pathlib import Path
 
 import mlflow
@@ -24,6 +25,7 @@ from mlflow.tracking import MlflowClient
 from hydroprobe.data.loaders.caravan_csv import DEFAULT_ROOT, read_static_attributes
 from hydroprobe.data.regional import RegionalData, load_regional, single_basin
 from hydroprobe.data.splits import SPLIT_NAMES
+from hydroprobe.errors import ConfigError
 from hydroprobe.group import pipeline
 from hydroprobe.group.settings import GroupModel, GroupPlan
 from hydroprobe.layout import Layout
@@ -269,31 +271,43 @@ def run_group_training(root: Path, plan: GroupPlan, params: dict) -> dict:
         "basins": _basin_facts(root, params, data, plan.specs),
         "single_basin_ids": plan.single_ids,
         "models": models,
-        "ungauged_folds": _predict_ungauged(root, plan, data) if plan.ungauged_folds else None,
     }
     pipeline.write_json(pipeline.train_record_path(root, plan.group_id), record)
     return record
 
 
-def _predict_ungauged(root: Path, plan: GroupPlan, data: RegionalData) -> dict:
-    """k-fold over basins with the subject: each basin scored by the model trained on the other folds."""
+def run_group_ungauged(root: Path, plan: GroupPlan, params: dict, folds: int) -> dict:
+    """k-fold over basins with the subject: each basin scored by the model trained on the other folds.
+
+    Its own command and record (``group_ungauged.json``), so the k-fold never retrains or reprobes the
+    group's bench; the report adds it when present.
+    """
     subject = plan.models[plan.subject]
-    print(
-        f"prediction in ungauged basins: {plan.ungauged_folds}-fold over {len(data.basin_ids)} basins "
-        f"({subject.kind.label})",
-        flush=True,
-    )
+    if not 2 <= folds <= len(plan.specs):
+        raise ConfigError(f"group.ungauged_folds (or --folds) must be between 2 and the {len(plan.specs)} "
+                          f"basins of group.gauges (got {folds})")
+    configure_cpu(subject.train.threads)
+    data = load_regional(plan.group_id, plan.specs, _raw_dir(root, params), plan.static_names)
+    print(f"prediction in ungauged basins: {folds}-fold over {len(data.basin_ids)} basins "
+          f"({subject.kind.label})", flush=True)
+    store.configure(root)
+    experiment_id = store.experiment(f"hydroprobe-group-{plan.group_id}", root)
     cache = Layout(root, plan.group_id).replicate_cache / f"ungauged-{subject.key}"
-    basins = predict_ungauged(
-        data, subject.model, subject.train, plan.ungauged_folds, cache, resolve_device(subject.train.device)
-    )
-    return {
-        "folds": plan.ungauged_folds,
-        "model": subject.key,
-        "basins": {
-            b: {"fold": u.fold, "trained_on": u.trained_on, "metrics": u.metrics} for b, u in basins.items()
-        },
-    }
+    began = time.perf_counter()
+    run_name = f"group-ungauged-{plan.group_id}-{subject.key}"
+    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=owner_tags()):
+        mlflow.set_tags({**_tags(plan, subject), ROLE_TAG: "ungauged", "folds": str(folds)})
+        basins = predict_ungauged(data, subject.model, subject.train, folds, cache,
+                                  resolve_device(subject.train.device))
+        scores = {b: u.metrics["test"]["nse"] for b, u in basins.items()}
+        mlflow.log_metrics({"median_test_nse": float(np.nanmedian(list(scores.values()))),
+                            **{f"{b}/test_nse": v for b, v in scores.items()}})
+    record = {"group": plan.group_id, "folds": folds, "model": subject.key, "profile": subject.profile(),
+              "environment": _environment(subject), "seconds": time.perf_counter() - began,
+              "basins": {b: {"fold": u.fold, "trained_on": u.trained_on, "metrics": u.metrics}
+                         for b, u in basins.items()}}
+    pipeline.write_json(pipeline.ungauged_record_path(root, plan.group_id), record)
+    return record
 
 
 def _download(run_id: str) -> dict:
