@@ -45,3 +45,27 @@ def test_water_in_is_water_out_plus_losses_and_stores_in_mm(data, model) -> None
     # discharge leaves as a depth: the shared scaler's inverse of the output is the outflow in mm/d
     np.testing.assert_allclose(data.scaler.inverse(out.numpy(), DISCHARGE), fluxes["outflow_mm"][0].numpy(),
                                rtol=1e-9, atol=1e-9)
+
+
+def test_one_pass_fluxes_close_a_probe_scenarios_balance_after_a_year(data, model) -> None:  # noqa: F811
+    """The study's geometry (730-day windows scored on 365): the probes read the storage on the
+    spin-up's last day, so a one-pass run must report it; flow is NaN until the stores have filled."""
+    from hydroprobe.group.pipeline import basin_simulator, group_spec
+    from hydroprobe.probes.hypothetical import Scenario
+    from hydroprobe.probes.water_balance import annual_fluxes
+    from hydroprobe.training.config import TrainConfig
+
+    train = TrainConfig(mode="seq2seq", window=730, loss_span=365)
+    spec = group_spec(model.architecture(), train, data)
+    assert spec["one_pass"] is True
+    state = {k: v.float() for k, v in model.state_dict().items()}
+    simulator = basin_simulator("mc", spec, state, data, data.basin_ids[0])
+    assert simulator.spinup_days == 365
+    days = np.arange(365)
+    scenario = Scenario("wet", 3.0 + np.sin(days / 58.0), -8.0 * np.cos(2 * np.pi * days / 365))
+    flow = simulator.simulate(np.tile(scenario.precipitation, 3), np.tile(scenario.temperature, 3))
+    assert np.isnan(flow[:365]).all() and np.isfinite(flow[365:]).all()
+    area = data.series[data.basin_ids[0]].meta.area_km2
+    fluxes = annual_fluxes(simulator, scenario, 2, flow[365:].reshape(2, 365), area)
+    residual = fluxes["precipitation"] - fluxes["flow"] - fluxes["et"] - fluxes["storage_change"]
+    assert np.abs(residual).max() < 1e-3 * fluxes["precipitation"].max()

@@ -132,7 +132,6 @@ class SequenceModelSimulator:
         for name, values in parts.items():
             out[name] = np.full(length, np.nan)
             out[name][plan.days] = plan.gather(torch.cat(values).numpy())
-            out[name][: self.spinup_days] = np.nan  # one pass: the stores fill as training windows' did
         return out
 
     @torch.no_grad()
@@ -141,6 +140,7 @@ class SequenceModelSimulator:
             tiled = self._tiled(precipitation, temperature,
                                 lambda x: {"discharge": self._model.forward_sequence(x)})
             normalised = tiled.get("discharge", np.full(len(precipitation), np.nan))
+            normalised[: self.spinup_days] = np.nan  # one pass: flow is measured once the stores have filled
             return self.scaler.inverse(normalised, DISCHARGE)
         out = np.full(len(precipitation), np.nan)
         predicted = [
