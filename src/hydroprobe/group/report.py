@@ -21,6 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from hydroprobe.group import pipeline  # noqa: E402
+from hydroprobe.training.convergence import converged  # noqa: E402
 
 NUMBERS = (
     "test_nse",
@@ -136,6 +137,23 @@ def verdict(rows: dict, trained: dict) -> str:
     )
 
 
+def _behind(trained: dict, summary: dict) -> str:
+    """What the answer rests on: basins, replicates and epochs of every model, and their skill."""
+    parts = []
+    for key, model in trained["models"].items():
+        p = trained["profile"]["models"][key]
+        skill = _fmt(summary[key]["test_nse"]["median"], ".3f")
+        if model["scope"] == "basin":
+            parts.append(f"a {model['label']} on each of {len(model['basins'])} basins ({p['replicates']} "
+                         f"replicate(s) each, ≤ {p['max_epochs']} epochs; median test NSE {skill})")
+        else:
+            epochs = ", ".join(str(r["best_epoch"]) for r in model["replicates"])
+            parts.append(f"the {model['label']} ({p['replicates']} replicate(s), best epoch {epochs} of ≤ "
+                         f"{p['max_epochs']}; median test NSE {skill})")
+    basins = summary[next(iter(summary))]["basins"]
+    return f"Behind these numbers: {basins} basins; " + "; ".join(parts) + "."
+
+
 def _greater(a: float | None, b: float | None) -> bool:
     return a is not None and b is not None and a > b
 
@@ -221,7 +239,8 @@ def _profile_lines(trained: dict, probed: dict) -> list[str]:
         f"- Attributes (z-scored over the basins): {', '.join(profile['static_attributes'])}.",
         "- Every model trains sequence-to-sequence: random windows of the stated length, the loss (NSE*, "
         "Kratzert et al. 2019, ε = 0.1) on their last days, replicates stacked, early stopping on the median "
-        "validation NSE over basins, evaluation in tiles of the same windows. The paper trains its LSTM "
+        "validation NSE over basins, evaluation in tiles of the same windows (the MC-LSTM in one pass: "
+        "its stores carry water from day to day). The paper trains its LSTM "
         "sequence-to-one (a 365-day window predicts its last day) on one basin: here a 730-day window "
         "predicts 365 days at once, which is what makes 35 basins fit two CPU cores.",
     ]
@@ -231,7 +250,8 @@ def _profile_lines(trained: dict, probed: dict) -> list[str]:
             f"- `{key}` ({model['label']}): hidden size {p['hidden_size']}, window {p['window']} days "
             f"scored on {p['loss_span']}, {p['windows_per_epoch']:,} windows an epoch in batches of "
             f"{p['batch_size']}, learning rate {p['learning_rate']}, ≤ {p['max_epochs']} epochs "
-            f"(patience {p['patience']}), {p['replicates']} replicate(s); {_trained_line(model)}"
+            f"(patience {p['patience']}), {p['replicates']} replicate(s); "
+            f"{_trained_line(model, p['max_epochs'])}"
         )
     env = next(iter(trained["models"].values()))["environment"]
     lines.append(
@@ -243,17 +263,19 @@ def _profile_lines(trained: dict, probed: dict) -> list[str]:
     return lines
 
 
-def _trained_line(model: dict) -> str:
+def _trained_line(model: dict, budget: int) -> str:
+    """Epochs, time and convergence (best epoch not in the last tenth of the budget, or early-stopped)."""
     if model["scope"] == "basin":
         runs = [r for b in model["basins"].values() for r in b["replicates"]]
         seconds = sum(b["seconds"] for b in model["basins"].values())
-        epochs = [r["epochs_run"] for r in runs]
-        return (
-            f"{len(model['basins'])} basins, epochs run {min(epochs)}–{max(epochs)}, "
-            f"{seconds / 60:.1f} min in all."
-        )
-    runs = model["replicates"]
-    best = ", ".join(f"seed {r['seed']}: best epoch {r['best_epoch']} of {r['epochs_run']}" for r in runs)
+        done = sum(converged(r["best_epoch"], r["epochs_run"], budget) for r in runs)
+        return (f"{len(model['basins'])} basins, best epochs {min(r['best_epoch'] for r in runs)}–"
+                f"{max(r['best_epoch'] for r in runs)}; converged in {done} of {len(runs)} "
+                f"({len(runs) - done} still improving at the budget); {seconds / 60:.1f} min in all.")
+    best = ", ".join(
+        f"seed {r['seed']}: best epoch {r['best_epoch']} of {r['epochs_run']} "
+        f"({'converged' if converged(r['best_epoch'], r['epochs_run'], budget) else 'not converged'})"
+        for r in model["replicates"])
     return f"{best}; {model['seconds'] / 60:.1f} min."
 
 
@@ -314,6 +336,8 @@ def write_report(root: Path, group_id: str) -> dict:
         "## Answer",
         "",
         verdict(rows, trained),
+        "",
+        _behind(trained, summary),
         "",
         "## Over basins",
         "",

@@ -44,14 +44,18 @@ def replicate_convergence(result: ReplicateResult, budget: Budget) -> dict:
     tail = max(2, int(np.ceil(TREND_SHARE * len(curve)))) if len(curve) >= 2 else len(curve)
     start, end = (curve[-tail], curve[-1]) if tail else (np.nan, np.nan)
     trend = float((end - start) / start) if tail and start else None
-    late = result.best_epoch > (1 - LATE_SHARE) * budget.steps
     return {
         "best": result.best_epoch,
         "run": result.epochs_run,
         "budget": budget.steps,
         "validation_loss_trend": trend,
-        "converged": bool(result.epochs_run < budget.steps or not late),
+        "converged": converged(result.best_epoch, result.epochs_run, budget.steps),
     }
+
+
+def converged(best: int, run: int, budget: int) -> bool:
+    """Early-stopped before the budget ran out, or its best step not in the budget's last tenth."""
+    return bool(run < budget or best <= (1 - LATE_SHARE) * budget)
 
 
 def convergence_summary(outcome: TrainingOutcome, budget: Budget) -> dict:
