@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -190,3 +191,11 @@ def test_group_train_on_ray_is_refused_with_the_fix(tmp_path, shared_data, param
     monkeypatch.chdir(root)
     assert main(["group", "train", "--ray-address", "auto"]) == 2
     assert "group train runs in this process" in capsys.readouterr().err
+
+
+def test_the_sign_test_by_hand() -> None:
+    from hydroprobe.group.report import sign_test
+
+    assert sign_test(18, 35) == 1.0  # 18 of 35: as likely as not
+    assert sign_test(3, 3) == sign_test(0, 3) == pytest.approx(2 / 8)  # 2 · (1/2)³
+    assert sign_test(27, 35) == pytest.approx(2 * sum(math.comb(35, k) for k in range(9)) / 2**35)

@@ -11,6 +11,7 @@ LSTMs?
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,8 +110,20 @@ def summarise(rows: dict[str, dict[str, dict]], keys: list[str]) -> dict[str, di
     }
 
 
+def sign_test(wins: int, n: int) -> float:
+    """Two-sided p-value of ``wins`` of ``n`` paired basins under "either model is as likely to win"."""
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, k) for k in range(min(wins, n - wins) + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
 def verdict(rows: dict, trained: dict) -> str:
-    """The plain-language answer, from counts of basins and the medians."""
+    """The plain-language answer: basin-by-basin counts with a sign test, and the medians.
+
+    "Yes" needs both counts significant (p < 0.05) in the regional LSTM's favour; a count that
+    could be chance is said to be so, whatever the medians look like.
+    """
     models = {m.scope: m for m in bench(trained) if not m.conserving}
     regional, single = models.get("group"), models.get("basin")
     paired = [b for b, r in rows.items() if regional and single and {regional.key, single.key} <= set(r)]
@@ -119,21 +132,26 @@ def verdict(rows: dict, trained: dict) -> str:
             "No basin has both a regional and a single-basin LSTM probed, so the question cannot be answered."
         )
     r, s = regional.key, single.key
+    n = len(paired)
     more = sum(_greater(rows[b][r]["relative_recovery"], rows[b][s]["relative_recovery"]) for b in paired)
     less = sum(
         abs(rows[b][r]["flow_from_nothing_mm"]) < abs(rows[b][s]["flow_from_nothing_mm"]) for b in paired
     )
-    n = len(paired)
-    answer = "Yes" if more > n / 2 and less > n / 2 else "No" if more < n / 2 and less < n / 2 else "Partly"
+    clear = {name: (wins, sign_test(wins, n)) for name, wins in (("recovery", more), ("nothing", less))}
+    favour = [wins > n / 2 and p < 0.05 for wins, p in clear.values()]
+    against = [wins < n / 2 and p < 0.05 for wins, p in clear.values()]
+    answer = "Yes" if all(favour) else "No" if all(against) else "Partly" if any(favour) else "Not clearly"
     rel = {k: _stats([rows[b][k]["relative_recovery"] for b in paired])["median"] for k in (r, s)}
     nothing = {k: _stats([rows[b][k]["flow_from_nothing_mm"] for b in paired])["median"] for k in (r, s)}
     return (
-        f"**{answer}.** In {more} of {n} basins the {regional.label} returns more of the added snow-season "
-        f"water than the basin's {single.label}, measured against what the conserving regional MC-LSTM "
-        f"returns on the same basin (median ratio {_fmt(rel[r], '.2f')} against {_fmt(rel[s], '.2f')}), and "
-        f"in {less} of {n} it makes less flow from no precipitation at all (Case 1, last year: median "
-        f"{_fmt(nothing[r], ',.0f')} mm against {_fmt(nothing[s], ',.0f')} mm). Neither LSTM conserves water "
-        "by construction; whatever the regional one does better it learned from seeing many basins."
+        f"**{answer}.** In {less} of {n} basins the {regional.label} makes less flow from no precipitation "
+        f"at all than the basin's own LSTM (Case 1, last year: median {_fmt(nothing[r], ',.0f')} mm against "
+        f"{_fmt(nothing[s], ',.0f')} mm; sign test p = {clear['nothing'][1]:.2g}). In {more} of {n} it "
+        "returns more of the added snow-season water, measured against what the conserving regional MC-LSTM "
+        f"returns on the same basin (median ratio {_fmt(rel[r], '.2f')} against {_fmt(rel[s], '.2f')}; "
+        f"sign test p = {clear['recovery'][1]:.2g}). A p above 0.05 means the basin-by-basin count could be chance. "
+        "Neither LSTM conserves water by construction; whatever the regional one does better it learned "
+        "from seeing many basins."
     )
 
 
@@ -144,12 +162,16 @@ def _behind(trained: dict, summary: dict) -> str:
         p = trained["profile"]["models"][key]
         skill = _fmt(summary[key]["test_nse"]["median"], ".3f")
         if model["scope"] == "basin":
-            parts.append(f"a {model['label']} on each of {len(model['basins'])} basins ({p['replicates']} "
-                         f"replicate(s) each, ≤ {p['max_epochs']} epochs; median test NSE {skill})")
+            parts.append(
+                f"a single-basin {model['label']} on each of {len(model['basins'])} basins "
+                f"({p['replicates']} replicate(s) each, ≤ {p['max_epochs']} epochs; median test NSE {skill})"
+            )
         else:
             epochs = ", ".join(str(r["best_epoch"]) for r in model["replicates"])
-            parts.append(f"the {model['label']} ({p['replicates']} replicate(s), best epoch {epochs} of ≤ "
-                         f"{p['max_epochs']}; median test NSE {skill})")
+            parts.append(
+                f"the {model['label']} ({p['replicates']} replicate(s), best epoch {epochs} of ≤ "
+                f"{p['max_epochs']}; median test NSE {skill})"
+            )
     basins = summary[next(iter(summary))]["basins"]
     return f"Behind these numbers: {basins} basins; " + "; ".join(parts) + "."
 
@@ -269,13 +291,16 @@ def _trained_line(model: dict, budget: int) -> str:
         runs = [r for b in model["basins"].values() for r in b["replicates"]]
         seconds = sum(b["seconds"] for b in model["basins"].values())
         done = sum(converged(r["best_epoch"], r["epochs_run"], budget) for r in runs)
-        return (f"{len(model['basins'])} basins, best epochs {min(r['best_epoch'] for r in runs)}–"
-                f"{max(r['best_epoch'] for r in runs)}; converged in {done} of {len(runs)} "
-                f"({len(runs) - done} still improving at the budget); {seconds / 60:.1f} min in all.")
+        return (
+            f"{len(model['basins'])} basins, best epochs {min(r['best_epoch'] for r in runs)}–"
+            f"{max(r['best_epoch'] for r in runs)}; converged in {done} of {len(runs)} "
+            f"({len(runs) - done} still improving at the budget); {seconds / 60:.1f} min in all."
+        )
     best = ", ".join(
         f"seed {r['seed']}: best epoch {r['best_epoch']} of {r['epochs_run']} "
         f"({'converged' if converged(r['best_epoch'], r['epochs_run'], budget) else 'not converged'})"
-        for r in model["replicates"])
+        for r in model["replicates"]
+    )
     return f"{best}; {model['seconds'] / 60:.1f} min."
 
 
@@ -293,8 +318,11 @@ def _ungauged_lines(folds: dict | None, rows: dict, probed: dict) -> list[str]:
             "",
         ]
     else:
-        lines += ["The k-fold over basins has not been run: `hydroprobe group ungauged --folds 5 && "
-                  "hydroprobe group report` adds it here.", ""]
+        lines += [
+            "The k-fold over basins has not been run: `hydroprobe group ungauged --folds 5 && "
+            "hydroprobe group report` adds it here.",
+            "",
+        ]
     outside = probed.get("ungauged") or {}
     for basin in outside.values():
         lines += [
