@@ -149,7 +149,8 @@ def verdict(rows: dict, trained: dict) -> str:
         f"{_fmt(nothing[s], ',.0f')} mm; sign test p = {clear['nothing'][1]:.2g}). In {more} of {n} it "
         "returns more of the added snow-season water, measured against what the conserving regional MC-LSTM "
         f"returns on the same basin (median ratio {_fmt(rel[r], '.2f')} against {_fmt(rel[s], '.2f')}; "
-        f"sign test p = {clear['recovery'][1]:.2g}). A p above 0.05 means the basin-by-basin count could be chance. "
+        f"sign test p = {clear['recovery'][1]:.2g}). A p above 0.05 means the basin-by-basin count could be "
+        "chance. "
         "Neither LSTM conserves water by construction; whatever the regional one does better it learned "
         "from seeing many basins."
     )
