@@ -51,9 +51,10 @@ from hydroprobe.training.ungauged import predict_ungauged
 
 
 class GroupObserver:
-    """Feeds group replicates to :class:`MlflowReplicateObserver`: medians over basins and per basin."""
+    """Feeds group replicates to a replicate observer (:class:`MlflowReplicateObserver`, or the console's
+    progress alone): medians over basins and, for more than one basin, per basin."""
 
-    def __init__(self, inner: MlflowReplicateObserver):
+    def __init__(self, inner: MlflowReplicateObserver | ConsoleProgress):
         self.inner = inner
 
     def replicate_started(self, seed: int, reused: bool, resumed_epoch: int = 0) -> None:
@@ -297,8 +298,9 @@ def run_group_ungauged(root: Path, plan: GroupPlan, params: dict, folds: int) ->
     run_name = f"group-ungauged-{plan.group_id}-{subject.key}"
     with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=owner_tags()):
         mlflow.set_tags({**_tags(plan, subject), ROLE_TAG: "ungauged", "folds": str(folds)})
+        progress = GroupObserver(ConsoleProgress(subject.train.replicates, subject.train.max_epochs))
         basins = predict_ungauged(data, subject.model, subject.train, folds, cache,
-                                  resolve_device(subject.train.device))
+                                  resolve_device(subject.train.device), progress)
         scores = {b: u.metrics["test"]["nse"] for b, u in basins.items()}
         mlflow.log_metrics({"median_test_nse": float(np.nanmedian(list(scores.values()))),
                             **{f"{b}/test_nse": v for b, v in scores.items()}})
