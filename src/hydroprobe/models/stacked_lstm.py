@@ -19,18 +19,9 @@ from collections.abc import Sequence
 import torch
 from torch import _VF, nn
 
+from hydroprobe.models.ensemble_lstm import EXPORTED_NAMES  # state_dict key → stacked name, gate order kept
 from hydroprobe.models.lstm import LSTMRegressor
 from hydroprobe.models.standardization import settings_of, zscore_from
-
-#: state_dict key of LSTMRegressor → stacked parameter name here (torch's gate order kept)
-EXPORTED_NAMES = {
-    "lstm.weight_ih_l0": "weight_ih",
-    "lstm.weight_hh_l0": "weight_hh",
-    "lstm.bias_ih_l0": "bias_ih",
-    "lstm.bias_hh_l0": "bias_hh",
-    "head.weight": "head_weight",
-    "head.bias": "head_bias",
-}
 
 
 class StackedLSTM(nn.Module):
