@@ -31,7 +31,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 from hydroprobe.data.basin import COLUMNS, DISCHARGE, INPUTS, BasinSeries
 from hydroprobe.data.dataset import BasinDataset
@@ -237,7 +236,7 @@ def _fingerprint(series: dict[str, BasinSeries], raw: dict, splits: Splits) -> s
 
 @dataclass
 class RegionalWindows:
-    """All basins' windows in one :class:`WindowedSeries`, with each sample's basin and loss weight.
+    """All basins' windows in one :class:`WindowedSeries`, where each basin lies, and its NSE* spread.
 
     ``samples[split][basin]`` holds global row indices (basin offset added);
     ``basin_std[basin]`` is s_b, the std of the basin's normalised training
@@ -248,20 +247,11 @@ class RegionalWindows:
     offsets: dict[str, int]
     samples: dict[str, dict[str, SampleIndex]]
     basin_std: dict[str, float]
-    row_std: torch.Tensor  # s_b of the basin each row belongs to
-
-    def days(self, split: str) -> np.ndarray:
-        """Every basin's usable target rows of ``split``, concatenated in basin order."""
-        return np.concatenate([index.days for index in self.samples[split].values()])
-
-    def local_days(self, split: str, basin_id: str) -> np.ndarray:
-        """Row positions within the basin's own series."""
-        return self.samples[split][basin_id].days - self.offsets[basin_id]
 
 
 def regional_windows(data: RegionalData, window: int) -> RegionalWindows:
     """Normalised inputs ``[P, T, static...]`` and mm/d discharge of every basin, windowed."""
-    inputs, targets, dates, offsets, stds, row_std = [], [], [], {}, {}, []
+    inputs, targets, dates, offsets, stds = [], [], [], {}, {}
     samples: dict[str, dict[str, SampleIndex]] = {name: {} for name in SPLIT_NAMES}
     offset = 0
     for basin_id in data.basin_ids:
@@ -279,12 +269,9 @@ def regional_windows(data: RegionalData, window: int) -> RegionalWindows:
         inputs.append(basin_inputs)
         targets.append(target)
         dates.append(scaled.index)
-        row_std.append(np.full(len(scaled), std))
         offsets[basin_id] = offset
         offset += len(scaled)
     combined = WindowedSeries(
         np.concatenate(inputs), np.concatenate(targets), pd.DatetimeIndex(np.concatenate(dates)), window
     )
-    return RegionalWindows(
-        combined, offsets, samples, stds, torch.as_tensor(np.concatenate(row_std), dtype=torch.float32)
-    )
+    return RegionalWindows(combined, offsets, samples, stds)
