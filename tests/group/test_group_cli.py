@@ -66,6 +66,19 @@ def test_group_train_probe_report_on_three_basins(tmp_path, shared_data, params,
         assert basin["regional_mclstm"]["flow_from_nothing_mm"] < 1e-3  # no rain, no flow: mass conserved
         assert basin["regional_mclstm"]["balance_residual_max"] < 1e-4  # one pass: the balance closes
     assert "**3 of the group's 35**" in report
+    # MLflow: one top-level run per model of the bench; the single-basin LSTMs nest a run per basin
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{root / 'mlruns/mlflow.db'}")
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()], max_results=1000)
+    top = sorted(r.info.run_name for r in runs if "mlflow.parentRunId" not in r.data.tags)
+    assert top == ["group-probe-camels_snow", "group-single-camels_snow-lstm",
+                   "group-train-camels_snow-regional_lstm", "group-train-camels_snow-regional_mclstm",
+                   "group-ungauged-camels_snow-regional_lstm"]
+    single = next(r for r in runs if r.info.run_name == "group-single-camels_snow-lstm")
+    basins = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == single.info.run_id]
+    assert sorted(r.info.run_name for r in basins) == [f"lstm-camels_snow_{g}" for g in GAUGES]
+    assert all(r.info.status == "FINISHED" for r in runs)
     summary = json.loads((root / "outputs/camels_snow/group_report.json").read_text())["summary"]
     nse = [probed["basins"][f"camels_snow_{g}"]["regional_lstm"]["metrics"]["test"]["nse"] for g in GAUGES]
     assert summary["models"]["regional_lstm"]["test_nse"]["median"] == pytest.approx(sorted(nse)[1])

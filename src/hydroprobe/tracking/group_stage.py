@@ -102,8 +102,14 @@ def _tracked_training(
     tags: dict,
     params: dict,
 ) -> tuple[GroupOutcome, dict]:
-    """Train ``model`` on ``data`` under one MLflow parent run with nested replicates; the run record."""
-    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=owner_tags()) as parent:
+    """Train ``model`` on ``data`` under one MLflow parent run with nested replicates; the run record.
+
+    Inside an active run (a basin-scope model's) the parent is nested under it.
+    """
+    nested = mlflow.active_run() is not None
+    with mlflow.start_run(
+        experiment_id=experiment_id, run_name=run_name, tags=owner_tags(), nested=nested
+    ) as parent:
         mlflow.set_tags({**tags, ROLE_TAG: "training"})
         mlflow.log_params({**flat_params(model.model, model.train, data.group_id), **params})
         progress = ConsoleProgress(model.train.replicates, model.train.max_epochs)
@@ -210,23 +216,28 @@ def _train_basin_model(
     print(f"{model.key}: a {model.kind.label} on each of {len(plan.single_ids)} basins", flush=True)
     cache = Layout(root, plan.group_id).replicate_cache / model.key
     basins = {}
-    for number, basin_id in enumerate(plan.single_ids, 1):
-        print(f"{model.key}: basin {number}/{len(plan.single_ids)} {basin_id}", flush=True)
-        one = single_basin(data, basin_id)
-        outcome, run = _tracked_training(
-            one,
-            model,
-            cache / basin_id,
-            f"group-single-{plan.group_id}-{model.key}-{basin_id}",
-            experiment_id,
-            {**_tags(plan, model), "basin": basin_id},
-            {},
-        )
-        basins[basin_id] = {
-            **_summary(outcome),
-            "model_spec": run["model_spec"],
-            "seeds": [r.seed for r in outcome.replicates],
-        }
+    # one parent run for the model, a nested run per basin (its replicates nested below): the MLflow UI
+    # lists one line per model of the bench, not one per basin
+    with mlflow.start_run(
+        experiment_id=experiment_id, run_name=f"group-single-{plan.group_id}-{model.key}", tags=owner_tags()
+    ):
+        mlflow.set_tags({**_tags(plan, model), ROLE_TAG: "training"})
+        for number, basin_id in enumerate(plan.single_ids, 1):
+            print(f"{model.key}: basin {number}/{len(plan.single_ids)} {basin_id}", flush=True)
+            outcome, run = _tracked_training(
+                single_basin(data, basin_id),
+                model,
+                cache / basin_id,
+                f"{model.key}-{basin_id}",
+                experiment_id,
+                {**_tags(plan, model), "basin": basin_id},
+                {},
+            )
+            basins[basin_id] = {
+                **_summary(outcome),
+                "model_spec": run["model_spec"],
+                "seeds": [r.seed for r in outcome.replicates],
+            }
     return {"scope": "basin", "basins": basins}
 
 
@@ -285,12 +296,17 @@ def run_group_ungauged(root: Path, plan: GroupPlan, params: dict, folds: int) ->
     """
     subject = plan.models[plan.subject]
     if not 2 <= folds <= len(plan.specs):
-        raise ConfigError(f"group.ungauged_folds (or --folds) must be between 2 and the {len(plan.specs)} "
-                          f"basins of group.gauges (got {folds})")
+        raise ConfigError(
+            f"group.ungauged_folds (or --folds) must be between 2 and the {len(plan.specs)} "
+            f"basins of group.gauges (got {folds})"
+        )
     configure_cpu(subject.train.threads)
     data = load_regional(plan.group_id, plan.specs, _raw_dir(root, params), plan.static_names)
-    print(f"prediction in ungauged basins: {folds}-fold over {len(data.basin_ids)} basins "
-          f"({subject.kind.label})", flush=True)
+    print(
+        f"prediction in ungauged basins: {folds}-fold over {len(data.basin_ids)} basins "
+        f"({subject.kind.label})",
+        flush=True,
+    )
     store.configure(root)
     experiment_id = store.experiment(f"hydroprobe-group-{plan.group_id}", root)
     cache = Layout(root, plan.group_id).replicate_cache / f"ungauged-{subject.key}"
@@ -299,15 +315,27 @@ def run_group_ungauged(root: Path, plan: GroupPlan, params: dict, folds: int) ->
     with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=owner_tags()):
         mlflow.set_tags({**_tags(plan, subject), ROLE_TAG: "ungauged", "folds": str(folds)})
         progress = GroupObserver(ConsoleProgress(subject.train.replicates, subject.train.max_epochs))
-        basins = predict_ungauged(data, subject.model, subject.train, folds, cache,
-                                  resolve_device(subject.train.device), progress)
+        basins = predict_ungauged(
+            data, subject.model, subject.train, folds, cache, resolve_device(subject.train.device), progress
+        )
         scores = {b: u.metrics["test"]["nse"] for b, u in basins.items()}
-        mlflow.log_metrics({"median_test_nse": float(np.nanmedian(list(scores.values()))),
-                            **{f"{b}/test_nse": v for b, v in scores.items()}})
-    record = {"group": plan.group_id, "folds": folds, "model": subject.key, "profile": subject.profile(),
-              "environment": _environment(subject), "seconds": time.perf_counter() - began,
-              "basins": {b: {"fold": u.fold, "trained_on": u.trained_on, "metrics": u.metrics}
-                         for b, u in basins.items()}}
+        mlflow.log_metrics(
+            {
+                "median_test_nse": float(np.nanmedian(list(scores.values()))),
+                **{f"{b}/test_nse": v for b, v in scores.items()},
+            }
+        )
+    record = {
+        "group": plan.group_id,
+        "folds": folds,
+        "model": subject.key,
+        "profile": subject.profile(),
+        "environment": _environment(subject),
+        "seconds": time.perf_counter() - began,
+        "basins": {
+            b: {"fold": u.fold, "trained_on": u.trained_on, "metrics": u.metrics} for b, u in basins.items()
+        },
+    }
     pipeline.write_json(pipeline.ungauged_record_path(root, plan.group_id), record)
     return record
 
