@@ -63,7 +63,12 @@ class Model:
 
 
 def bench(trained: dict) -> list[Model]:
-    return [Model(key, m["label"], m["scope"], m["conserving"]) for key, m in trained["models"].items()]
+    """The models as the report names them: a basin-scope model is "single-basin <kind label>"."""
+    return [
+        Model(key, m["label"] if m["scope"] == "group" else f"single-basin {m['label']}", m["scope"],
+              m["conserving"])
+        for key, m in trained["models"].items()
+    ]
 
 
 def basin_rows(trained: dict, probed: dict) -> dict[str, dict[str, dict]]:
