@@ -196,8 +196,11 @@ def test_group_all_expands_to_the_35_basins(shared_data: Path, group_spec: dict,
         "splits": group_spec["splits"],
         "accumulation_season": ["10-01", "04-30"],
     }
-    # The single-basin block of params.yaml is this expansion written out.
-    assert params["basins"]["caravan_06224000"] == first
+    # The single-basin block of params.yaml is this expansion written out, training from a year later:
+    # the record starts 1981-01-01 and its sequence-to-one window needs the year before a day
+    block = params["basins"]["caravan_06224000"]
+    assert {**block, "splits": first["splits"]} == first
+    assert block["splits"]["train"] == ["1982-10-01", first["splits"]["train"][1]]
     # Each spec loads, and a season that ends in February keeps 29 February.
     assert basins["camels_snow_09404450"]["accumulation_season"] == ["12-01", "02-29"]
     assert season_days(basins["camels_snow_09404450"]["accumulation_season"], "x").sum() == 31 + 31 + 28

@@ -220,7 +220,7 @@ def test_rebuilds_from_json_architecture_and_drives_the_simulator(
 def test_config_errors_name_the_key(salmon_dataset: BasinDataset, tmp_path) -> None:
     with pytest.raises(ConfigError, match=r"'model\.hidden_size' must be >= 2 for mclstm \(got 1\)"):
         ModelConfig(type="mclstm", hidden_size=1)
-    known = r"\('lstm', 'mclstm', 'gr4jcn', 'regional_lstm'\)"
+    known = r"\('lstm', 'mclstm', 'gr4jcn', 'regional_lstm', 'regional_mclstm'\)"
     with pytest.raises(ConfigError, match=rf"'model\.type' must be one of {known} \(got 'gru'\)"):
         ModelConfig(type="gru")
     with pytest.raises(ValueError, match="mclstm needs the dataset"):
