@@ -31,7 +31,7 @@ from hydroprobe.data.regional import load_regional
 from hydroprobe.group import pipeline
 from hydroprobe.group.settings import group_plan
 from hydroprobe.models.replicate_ensemble import ReplicateEnsemble
-from hydroprobe.tracking.group_stage import load_group_champion
+from hydroprobe.tracking.group_probe import load_group_champion
 from hydroprobe.training import metrics
 from hydroprobe.training.fingerprint import cpu_model
 

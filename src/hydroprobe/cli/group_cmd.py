@@ -53,7 +53,8 @@ def _run(args: argparse.Namespace) -> int:
     from hydroprobe.cli.common import probe_map
     from hydroprobe.execution.config import parse_execution
     from hydroprobe.group.settings import group_plan
-    from hydroprobe.tracking.group_stage import run_group_probes, run_group_training, run_group_ungauged
+    from hydroprobe.tracking.group_probe import run_group_probes
+    from hydroprobe.tracking.group_stage import run_group_training, run_group_ungauged
     from hydroprobe.tracking.store import locked_store_errors
 
     plan = group_plan(params, root, group_id)
